@@ -1,0 +1,21 @@
+# The README's two commands: `make run` and `make test`.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint venv dev-venv
+
+venv:
+	@scripts/bootstrap.sh requirements.txt
+
+dev-venv:
+	@scripts/bootstrap.sh requirements-dev.txt
+
+run: venv
+	.venv/bin/flask --app wsgi signage serve --host $(HOST) --port $(PORT)
+
+lint: dev-venv
+	.venv/bin/ruff check .
+
+test: dev-venv
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest

@@ -1,0 +1,55 @@
+"""signage: substitution boards for schools.
+
+`create_app(test_config=None)` wires the app: settings, the store, blueprints and CLI commands.
+It does no I/O and starts no threads; the sync process starts from `flask signage serve|sync`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from signage.config import DEFAULTS, ENV_PREFIX, ConfigError, load_settings
+from signage.runtime import Runtime
+from signage.store import MemoryStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the Flask app: defaults, instance/config.py and SIGNAGE_* env, or `test_config`."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env(ENV_PREFIX)
+    else:
+        app.config.from_mapping(test_config)
+    settings = load_settings(app.config)
+    if settings.redis_url:
+        raise ConfigError(
+            f"{ENV_PREFIX}_REDIS_URL: the Redis store is not in this version yet; "
+            "unset it to use the in-memory store"
+        )
+    app.extensions["signage"] = Runtime(settings=settings, store=MemoryStore())
+
+    from signage import cli
+    from signage.views import api, errors, health, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    errors.register(app)
+    app.cli.add_command(cli.signage)
+    return app
+
+
+__all__ = ["ConfigError", "create_app"]

@@ -1,0 +1,73 @@
+"""`flask --app wsgi signage serve|sync`: the embedded server and the sync process."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from signage.runtime import runtime
+from signage.scheduler import build_sync, run_blocking, start_background
+
+SERVER_THREADS = 8
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Per-tick job chatter would drown what matters; our own modules log each cycle's outcome.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+@click.group("signage")
+def signage() -> None:
+    """Serve boards and sync timetable changes."""
+
+
+@signage.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@with_appcontext
+def serve(host: str, port: int) -> None:
+    """Serve the boards with an in-process sync (embedded mode)."""
+    import waitress
+
+    _setup_logging()
+    rt = runtime()
+    process = build_sync(rt)
+    scheduler = start_background(rt, process.engine)
+    click.echo(f"signage: serving {rt.settings.source} boards on http://{host}:{port}/")
+    try:
+        waitress.serve(current_app._get_current_object(), host=host, port=port,
+                       threads=SERVER_THREADS, ident="signage")
+    finally:
+        scheduler.shutdown(wait=False)
+        process.close()
+
+
+@signage.command()
+@click.option("--once", is_flag=True, help="Run one sync cycle and exit (0 on success).")
+@with_appcontext
+def sync(once: bool) -> None:
+    """Run the sync process: poll the upstream and write the store."""
+    _setup_logging()
+    rt = runtime()
+    process = build_sync(rt)
+    try:
+        if once:
+            result = process.engine.run_cycle(rt.clock(), force=True)
+            if result.outcome == "failed":
+                raise click.ClickException(f"sync failed: {result.error}")
+            click.echo(f"sync ok: {result.outcome} load, {result.upserts} periods, "
+                       f"{result.deletions} deletions, {result.duration_s:.2f} s")
+            return
+        if rt.settings.redis_url is None:
+            logging.getLogger(__name__).warning(
+                "no SIGNAGE_REDIS_URL: web workers in other processes cannot see this data")
+        run_blocking(rt, process.engine)
+    finally:
+        process.close()

@@ -1,0 +1,131 @@
+"""The domain's data: frozen dataclasses, no I/O.
+
+Times inside a `Period` are school-local and naive (as WebUntis v3 sends them); instants that
+are compared across systems (`SyncStatus`) are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+# Reference statuses of a period's classes, teachers, rooms, ...
+REGULAR = "REGULAR"
+ADDED = "ADDED"
+REMOVED = "REMOVED"
+
+# The categories a period references and master data names.
+CATEGORIES = (
+    "classes",
+    "teachers",
+    "rooms",
+    "subjects",
+    "students",
+    "studentgroups",
+    "departments",
+    "resources",
+)
+
+# Change kinds of a row, in the order they are listed.
+KINDS = ("cancelled", "additional", "exam", "moved", "substitution", "room_change", "changed")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One reference of a period to a class, teacher, room, ...: an id and its status."""
+
+    id: int
+    status: str = REGULAR
+
+
+@dataclass(frozen=True)
+class Period:
+    """One timetable period as the upstream holds it."""
+
+    id: int
+    start: datetime
+    end: datetime
+    lesson_id: int | None = None
+    type: str = "NORMAL_TEACHING_PERIOD"
+    status: str = REGULAR
+    modified: datetime | None = None
+    text: str = ""
+    related_period: int | None = None
+    exam: str | None = None
+    refs: Mapping[str, tuple[Ref, ...]] = field(default_factory=dict)
+
+    def ref_list(self, category: str) -> tuple[Ref, ...]:
+        """Return the references of one category (empty when the period has none)."""
+        return self.refs.get(category, ())
+
+    @property
+    def day(self) -> date:
+        """Return the school-local date the period starts on."""
+        return self.start.date()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The synced copy of the school's timetable window: what every view reads."""
+
+    window_start: date
+    window_end: date
+    periods: Mapping[int, Period]
+    names: Mapping[str, Mapping[int, str]]
+    school: str = ""
+
+    def name_of(self, category: str, ref_id: int) -> str:
+        """Return the display name of a referenced id, or a placeholder naming the id."""
+        return self.names.get(category, {}).get(ref_id, f"#{ref_id}")
+
+    def covers(self, day: date) -> bool:
+        """Tell whether `day` lies inside the synced window."""
+        return self.window_start <= day <= self.window_end
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the sync process last did; lives next to the snapshot in the store."""
+
+    source: str = ""
+    last_success: datetime | None = None
+    last_attempt: datetime | None = None
+    last_error: str | None = None
+    cursor: datetime | None = None
+    last_full_load: datetime | None = None
+    failures: int = 0
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One line of a board: a change, possibly spanning a merged double period."""
+
+    date: date
+    start: str
+    end: str
+    classes: tuple[str, ...]
+    subjects: tuple[str, ...]
+    teachers: tuple[str, ...]
+    original_teachers: tuple[str, ...]
+    rooms: tuple[str, ...]
+    original_rooms: tuple[str, ...]
+    kinds: tuple[str, ...]
+    text: str = ""
+
+    def to_json(self) -> dict:
+        """Return the row as the public JSON contract (DESIGN.md §3) spells it."""
+        return {
+            "date": self.date.isoformat(),
+            "start": self.start,
+            "end": self.end,
+            "classes": list(self.classes),
+            "subjects": list(self.subjects),
+            "teachers": list(self.teachers),
+            "original_teachers": list(self.original_teachers),
+            "rooms": list(self.rooms),
+            "original_rooms": list(self.original_rooms),
+            "kinds": list(self.kinds),
+            "text": self.text,
+        }

@@ -1,0 +1,170 @@
+"""Pure domain rules: which periods are changes, how double periods merge, what a board shows.
+
+Contract: `change_rows(snapshot, day)` returns the day's change rows (DESIGN.md §3) sorted by
+time; regular, unchanged periods are not rows. Double periods merge by the WebUntis v3
+equivalence rule (DESIGN.md §4): same lessonId, type, status, exam and the same references, in
+adjacent units of the day's time grid (a break between them is allowed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+
+from signage.model import ADDED, CATEGORIES, REGULAR, REMOVED, ChangeRow, Period, Snapshot
+
+# Categories whose names have boards, and the query parameter that filters by them.
+BOARD_CATEGORIES = {"class": "classes", "room": "rooms", "teacher": "teachers"}
+
+_EQUIVALENCE_CATEGORIES = CATEGORIES  # v3: classes, departments, resources, studentGroups, ...
+
+
+def change_rows(snapshot: Snapshot, day: date) -> list[ChangeRow]:
+    """Return every change row of `day`, double periods merged, sorted by time and class."""
+    periods = sorted(
+        (p for p in snapshot.periods.values() if p.day == day), key=lambda p: (p.start, p.id)
+    )
+    grid = sorted({p.start for p in periods})
+    rows = []
+    for group in _merge_groups(periods, grid):
+        row = classify(group, snapshot)
+        if row is not None:
+            rows.append(row)
+    rows.sort(key=lambda r: (r.start, r.end, [natural_key(c) for c in r.classes]))
+    return rows
+
+
+def classify(group: Sequence[Period], snapshot: Snapshot) -> ChangeRow | None:
+    """Return the change row of one period (or merged double period), None when unchanged."""
+    first, last = group[0], group[-1]
+    kinds = _kinds(first)
+    if not kinds:
+        return None
+
+    def names(category: str, wanted: Iterable[str]) -> tuple[str, ...]:
+        wanted = set(wanted)
+        return tuple(
+            snapshot.name_of(category, r.id) for r in first.ref_list(category) if r.status in wanted
+        )
+
+    return ChangeRow(
+        date=first.day,
+        start=first.start.strftime("%H:%M"),
+        end=last.end.strftime("%H:%M"),
+        classes=names("classes", (REGULAR, ADDED)),
+        subjects=names("subjects", (REGULAR, ADDED)),
+        teachers=names("teachers", (REGULAR, ADDED)),
+        original_teachers=names("teachers", (REMOVED,)),
+        rooms=names("rooms", (REGULAR, ADDED)),
+        original_rooms=names("rooms", (REMOVED,)),
+        kinds=kinds,
+        text=_join_texts(p.text for p in group),
+    )
+
+
+def _kinds(period: Period) -> tuple[str, ...]:
+    kinds = []
+    additional = period.status == "ADDITIONAL" or period.type == "ADDITIONAL_PERIOD"
+    if period.status == "CANCELLED":
+        kinds.append("cancelled")
+    elif additional:
+        kinds.append("additional")
+    if period.type == "EXAM" or period.exam:
+        kinds.append("exam")
+    if period.related_period is not None:
+        kinds.append("moved")
+    if period.status != "CANCELLED" and not additional:
+        # An additional period's references are all new, so it is not also a substitution.
+        if _replaced(period, "teachers"):
+            kinds.append("substitution")
+        if _replaced(period, "rooms"):
+            kinds.append("room_change")
+    if kinds:
+        return tuple(kinds)
+    touched = any(r.status != REGULAR for refs in period.refs.values() for r in refs)
+    if period.status != REGULAR or touched or period.text:
+        return ("changed",)
+    return ()
+
+
+def _replaced(period: Period, category: str) -> bool:
+    statuses = {r.status for r in period.ref_list(category)}
+    return ADDED in statuses and REMOVED in statuses
+
+
+def _join_texts(texts: Iterable[str]) -> str:
+    unique: list[str] = []
+    for text in texts:
+        if text and text not in unique:
+            unique.append(text)
+    return " / ".join(unique)
+
+
+def _equivalence_key(period: Period) -> tuple:
+    refs = tuple(
+        tuple(sorted((r.id, r.status) for r in period.ref_list(c))) for c in _EQUIVALENCE_CATEGORIES
+    )
+    return (period.lesson_id, period.type, period.status, period.exam, refs)
+
+
+def _merge_groups(periods: Sequence[Period], grid: Sequence[datetime]) -> list[list[Period]]:
+    """Group equivalent periods in adjacent grid units; `periods` sorted by start."""
+    groups: list[list[Period]] = []
+    open_group: dict[tuple, list[Period]] = {}
+    for period in periods:
+        key = _equivalence_key(period)
+        group = open_group.get(key) if period.lesson_id is not None else None
+        if group is not None and _adjacent(group[-1], period, grid):
+            group.append(period)
+            continue
+        group = [period]
+        groups.append(group)
+        open_group[key] = group
+    return groups
+
+
+def _adjacent(before: Period, after: Period, grid: Sequence[datetime]) -> bool:
+    """Tell whether `after` sits in the unit right after `before` (a break may lie between)."""
+    if after.start < before.end:
+        return False
+    return not any(before.end <= unit < after.start for unit in grid)
+
+
+def rows_for(rows: Iterable[ChangeRow], category: str, name: str) -> list[ChangeRow]:
+    """Return the rows that concern one class, room or teacher (also those moved away from it)."""
+    if category == "classes":
+        return [r for r in rows if name in r.classes]
+    if category == "rooms":
+        return [r for r in rows if name in r.rooms or name in r.original_rooms]
+    if category == "teachers":
+        return [r for r in rows if name in r.teachers or name in r.original_teachers]
+    raise ValueError(f"no boards for {category!r}")
+
+
+def board_names(snapshot: Snapshot, category: str) -> list[str]:
+    """Return the names that have boards in a category, in natural order (5a before 10a)."""
+    return sorted(set(snapshot.names.get(category, {}).values()), key=natural_key)
+
+
+def find_name(snapshot: Snapshot, category: str, wanted: str) -> str | None:
+    """Return the board name matching `wanted` (case-insensitive), or None when unknown."""
+    for name in board_names(snapshot, category):
+        if name.casefold() == wanted.casefold():
+            return name
+    return None
+
+
+def without_teachers(rows: Iterable[ChangeRow]) -> list[ChangeRow]:
+    """Return the rows with teacher names removed, for the public privacy profile."""
+    return [replace(r, teachers=(), original_teachers=()) for r in rows]
+
+
+def natural_key(name: str) -> tuple:
+    """Return a sort key that orders embedded numbers by value ("5a" < "10a")."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+        for part in re.split(r"(\d+)", name)
+        if part
+    )

@@ -1,0 +1,31 @@
+"""What one app instance shares between its views and its sync process: settings, store, clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask import current_app
+
+from signage.config import Settings
+from signage.store import Store
+
+
+def utc_now() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """The app's settings, its store, and the clock the edges read (tests pass a frozen one)."""
+
+    settings: Settings
+    store: Store
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+
+def runtime() -> Runtime:
+    """Return the current app's Runtime."""
+    return current_app.extensions["signage"]

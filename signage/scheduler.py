@@ -1,0 +1,95 @@
+"""The sync process's wiring: build the source and engine, run the engine on an APScheduler job.
+
+Embedded mode runs a BackgroundScheduler next to the web server; `signage sync` a blocking one.
+The job ticks every `refresh_s`, never overlaps itself (max_instances=1) and coalesces missed
+runs; the engine itself skips ticks while it backs off or while outside school hours.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from signage.config import Settings
+from signage.demo import start_demo
+from signage.runtime import Runtime
+from signage.sources import REGISTRY
+from signage.sources.http import make_session
+from signage.sync import Schedule, SyncEngine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncProcess:
+    """A ready sync engine and what to close when the process ends."""
+
+    engine: SyncEngine
+    closers: list[Callable[[], None]]
+
+    def close(self) -> None:
+        """Close the source (and the demo upstream, if one runs)."""
+        for close in reversed(self.closers):
+            close()
+
+
+def build_sync(rt: Runtime) -> SyncProcess:
+    """Build the engine for the configured source; the demo starts its loopback upstream here."""
+    settings = rt.settings
+    closers: list[Callable[[], None]] = []
+    upstream, name = dict(settings.upstream), settings.source
+    if name == "demo":
+        demo = start_demo(settings.tz)
+        closers.append(demo.stop)
+        upstream, name = demo.settings(), "untis"
+    source = REGISTRY[name].from_settings(upstream, settings.tz, make_session())
+    closers.append(source.close)
+    engine = SyncEngine(source, rt.store, settings.tz, settings.days_ahead, schedule_of(settings))
+    return SyncProcess(engine, closers)
+
+
+def schedule_of(settings: Settings) -> Schedule:
+    """Return the polling schedule the settings ask for."""
+    return Schedule(
+        refresh_s=settings.refresh_s,
+        idle_refresh_s=settings.idle_refresh_s,
+        school_hours=settings.school_hours,
+        full_reload_s=settings.full_reload_s,
+    )
+
+
+def add_sync_job(scheduler: BaseScheduler, rt: Runtime, engine: SyncEngine) -> None:
+    """Schedule the sync job: now, then every refresh interval; coalesced, never overlapping."""
+    scheduler.add_job(
+        lambda: engine.run_cycle(rt.clock()),
+        "interval",
+        seconds=rt.settings.refresh_s,
+        next_run_time=rt.clock(),
+        id="sync",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=rt.settings.refresh_s,
+    )
+
+
+def start_background(rt: Runtime, engine: SyncEngine) -> BackgroundScheduler:
+    """Start a background scheduler running the sync job (embedded mode)."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    add_sync_job(scheduler, rt, engine)
+    scheduler.start()
+    return scheduler
+
+
+def run_blocking(rt: Runtime, engine: SyncEngine) -> None:
+    """Run the sync job in this thread until interrupted (the sync process)."""
+    scheduler = BlockingScheduler(timezone="UTC")
+    add_sync_job(scheduler, rt, engine)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("sync process stopping")

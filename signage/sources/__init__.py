@@ -1,0 +1,27 @@
+"""Upstream adapters behind one contract (`base.Source`), listed in one registry.
+
+Adding a source: one module with a class that has `from_settings(settings, tz, session)` and a
+`REQUIRED_SETTINGS` tuple, plus one line in `REGISTRY`.
+"""
+
+from __future__ import annotations
+
+from signage.sources import untis
+from signage.sources.base import Batch, Changes, Source, SourceError, SourceUnavailable
+
+REGISTRY = {
+    "untis": untis.UntisSource,
+}
+REQUIRED_SETTINGS = {
+    "untis": untis.REQUIRED_SETTINGS,
+}
+
+__all__ = [
+    "REGISTRY",
+    "REQUIRED_SETTINGS",
+    "Batch",
+    "Changes",
+    "Source",
+    "SourceError",
+    "SourceUnavailable",
+]

@@ -1,0 +1,65 @@
+"""The contract every upstream adapter fulfils, and the two errors it may raise.
+
+An adapter turns its upstream into `Batch`es of `Period`s with display names. `fetch_window`
+loads every period of a date range; `fetch_changes` returns what changed since a UTC instant
+plus the ids of deleted periods. Both raise `SourceUnavailable` for transport trouble (refused,
+timed out, 429/5xx) and `SourceError` for a payload or answer that cannot be used; either way
+the sync engine keeps the last good snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from signage.model import Period
+
+
+class SourceError(Exception):
+    """The upstream answered, but with something we cannot use (bad payload, refused request)."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class SourceUnavailable(SourceError):
+    """The upstream could not be reached or is overloaded (refused, timeout, 429, 5xx)."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Periods and the display names they reference, as one upstream answer delivered them."""
+
+    periods: Sequence[Period]
+    names: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    school: str = ""
+    server_time: datetime | None = None  # the upstream's clock (aware, UTC) when it answered
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed upstream since a cursor: upserted periods and deleted period ids."""
+
+    batch: Batch
+    deleted: frozenset[int]
+
+
+class Source(Protocol):
+    """An upstream timetabling system."""
+
+    name: str
+
+    def fetch_window(self, start: date, end: date) -> Batch:
+        """Return every period from `start` to `end` (both school-local dates, inclusive)."""
+        ...
+
+    def fetch_changes(self, start: date, end: date, since: datetime) -> Changes:
+        """Return the periods of the range modified after `since` (UTC) and deletions since."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,104 @@
+"""The one factory for HTTP sessions to upstreams: timeouts, polite retries, gzip, a User-Agent.
+
+Retries cover 429/502/503/504 and connection trouble with exponential backoff, honouring
+`Retry-After`. A `Retry-After` longer than `MAX_RETRY_AFTER_S` is not slept inside a request:
+the answer is handed back so the sync engine can back off for that long without blocking.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
+
+from signage.sources.base import SourceUnavailable
+
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 30.0
+RETRIES = 3
+BACKOFF_FACTOR_S = 0.5
+RETRY_STATUSES = (429, 502, 503, 504)
+USER_AGENT = "signage/0.1 (school substitution boards)"
+
+
+class PoliteRetry(Retry):
+    """urllib3 Retry that hands long `Retry-After` waits back to the caller instead of sleeping."""
+
+    MAX_RETRY_AFTER_S = 30.0
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
+                  _stacktrace=None):
+        """Give up at once, handing the answer back, when Retry-After asks for a long wait."""
+        if response is not None:
+            wait = self.get_retry_after(response)
+            if wait is not None and wait > self.MAX_RETRY_AFTER_S:
+                raise MaxRetryError(_pool, url, ResponseError(f"Retry-After {wait:.0f} s"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+class UpstreamSession(requests.Session):
+    """A requests session whose every request carries the configured timeouts."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        """Send a request with the session's timeouts; transport failures become one error."""
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except requests.RequestException as exc:
+            raise SourceUnavailable(f"{method} {_path(url)}: {_reason(exc)}") from exc
+
+
+def make_session(
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    read_timeout_s: float = READ_TIMEOUT_S,
+    retries: int = RETRIES,
+    backoff_factor_s: float = BACKOFF_FACTOR_S,
+) -> UpstreamSession:
+    """Return a session with timeouts, retries on 429/5xx honouring Retry-After, and gzip."""
+    session = UpstreamSession((connect_timeout_s, read_timeout_s))
+    retry = PoliteRetry(
+        total=retries,
+        backoff_factor=backoff_factor_s,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=None,  # the token POST is safe to repeat, too
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept-Encoding"] = "gzip"
+    session.headers["Accept"] = "application/json"
+    return session
+
+
+def retry_after_s(response: requests.Response) -> float | None:
+    """Return the response's Retry-After in seconds (number or HTTP date), None when absent."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, Retry().parse_retry_after(value))
+    except InvalidHeader:  # an unreadable header is no reason to wait
+        return None
+
+
+def _path(url: str) -> str:
+    # Never log a query string: some upstreams take tokens as parameters.
+    return requests.utils.urlparse(url).path
+
+
+def _reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed"
+    return type(exc).__name__

@@ -1,0 +1,153 @@
+"""WebUntis platform REST API v3 (`SIGNAGE_SOURCE=untis`).
+
+Auth: OAuth2 client credentials. `POST {URL}/WebUntis/api/sso/v3/{tenant}/token` with
+`grant_type=client_credentials` and HTTP Basic (client id, secret) answers `access_token` and
+`expires_in` (about 180 s). The token is cached and renewed `TOKEN_MARGIN_S` before it expires;
+a 401 from an API call renews it once and retries.
+
+Endpoints (Bearer auth):
+- `GET {URL}/WebUntis/api/rest/extern/v3/timetable?start=…&end=…[&dateLastModifiedAfter=…]`
+- `GET {URL}/WebUntis/api/rest/extern/v3/timetable/deleted-periods?dateLastModifiedAfter=…`
+
+Quirks, confirmed: `dateLastModifiedAfter` is UTC (`yyyy-MM-ddTHH:mm:ss`), every other time is
+school-local without offset; errors come as `{errorCode, errorMessage, requestId, traceId}`.
+Assumed: `start`/`end` are sent as dates and `end` is inclusive; deleted-periods takes no range;
+`headerData.created` is the upstream's clock when it built the answer (our next cursor).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+
+from signage.sources.base import Batch, Changes, SourceError, SourceUnavailable
+from signage.sources.http import retry_after_s
+from signage.sources.untis_parse import parse_deleted, parse_timetable
+
+API_PATH = "/WebUntis/api/rest/extern/v3"
+TOKEN_PATH = "/WebUntis/api/sso/v3/{tenant}/token"  # noqa: S105 - a path, not a secret
+TOKEN_MARGIN_S = 30.0
+REQUIRED_SETTINGS = ("UNTIS_URL", "UNTIS_TENANT", "UNTIS_CLIENT_ID", "UNTIS_CLIENT_SECRET")
+
+
+class UntisSource:
+    """Reads periods and deletions from one WebUntis v3 tenant."""
+
+    name = "untis"
+
+    def __init__(
+        self,
+        base_url: str,
+        tenant: str,
+        client_id: str,
+        client_secret: str,
+        tz: ZoneInfo,
+        session: requests.Session,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._tenant = tenant
+        self._credentials = (client_id, client_secret)
+        self._tz = tz
+        self._session = session
+        self._monotonic = monotonic
+        self._token: str | None = None
+        self._token_expires = 0.0
+
+    @classmethod
+    def from_settings(
+        cls, settings: Mapping[str, Any], tz: ZoneInfo, session: requests.Session
+    ) -> UntisSource:
+        """Build the source from the `UNTIS_*` settings."""
+        return cls(
+            settings["UNTIS_URL"],
+            settings["UNTIS_TENANT"],
+            settings["UNTIS_CLIENT_ID"],
+            settings["UNTIS_CLIENT_SECRET"],
+            tz,
+            session,
+        )
+
+    def fetch_window(self, start: date, end: date) -> Batch:
+        """Return every period from `start` to `end` inclusive."""
+        params = {"start": start.isoformat(), "end": end.isoformat()}
+        return parse_timetable(self._get("/timetable", params), self._tz)
+
+    def fetch_changes(self, start: date, end: date, since: datetime) -> Changes:
+        """Return the periods modified after `since` (UTC) and the ids deleted since then."""
+        cursor = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        params = {"start": start.isoformat(), "end": end.isoformat(),
+                  "dateLastModifiedAfter": cursor}
+        batch = parse_timetable(self._get("/timetable", params), self._tz)
+        deleted = parse_deleted(
+            self._get("/timetable/deleted-periods", {"dateLastModifiedAfter": cursor})
+        )
+        return Changes(batch=batch, deleted=deleted)
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._session.close()
+
+    def _get(self, path: str, params: Mapping[str, str]) -> Any:
+        url = self._base + API_PATH + path
+        response = self._session.get(url, params=params, headers=self._auth())
+        if response.status_code == 401:
+            self._token = None  # expired or revoked early: renew once
+            response = self._session.get(url, params=params, headers=self._auth())
+        return _json_or_error(response, f"GET {path}")
+
+    def _auth(self) -> dict[str, str]:
+        if self._token is None or self._monotonic() >= self._token_expires:
+            self._token, lifetime = self._request_token()
+            self._token_expires = self._monotonic() + max(lifetime - TOKEN_MARGIN_S, lifetime / 2)
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _request_token(self) -> tuple[str, float]:
+        url = self._base + TOKEN_PATH.format(tenant=self._tenant)
+        response = self._session.post(
+            url, data={"grant_type": "client_credentials"}, auth=self._credentials
+        )
+        payload = _json_or_error(response, "POST token")
+        token = payload.get("access_token") if isinstance(payload, dict) else None
+        if not isinstance(token, str) or not token:
+            raise SourceError("token endpoint answered without an access_token")
+        lifetime = payload.get("expires_in", 180)
+        if not isinstance(lifetime, int | float) or lifetime <= 0:
+            raise SourceError(f"token endpoint answered expires_in={lifetime!r}")
+        return token, float(lifetime)
+
+
+def _json_or_error(response: requests.Response, what: str) -> Any:
+    """Return the decoded JSON of a 2xx answer; raise the error the answer stands for."""
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise SourceUnavailable(
+            f"{what}: HTTP {status}{_upstream_detail(response)}", retry_after_s(response)
+        )
+    if status >= 400:
+        raise SourceError(f"{what}: HTTP {status}{_upstream_detail(response)}")
+    try:
+        return response.json()
+    except ValueError:
+        raise SourceError(f"{what}: answer is not valid JSON") from None
+    except requests.RequestException as exc:  # a body cut off mid-way, broken gzip
+        raise SourceUnavailable(f"{what}: answer could not be read ({type(exc).__name__})") from exc
+
+
+def _upstream_detail(response: requests.Response) -> str:
+    """Return ': CODE message' from a v3 error body (or an OAuth error), else ''."""
+    try:
+        body = response.json()
+    except (ValueError, requests.RequestException):
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    code = body.get("errorCode") or body.get("error")
+    message = body.get("errorMessage") or body.get("error_description")
+    detail = " ".join(str(part)[:200] for part in (code, message) if part)
+    return f": {detail}" if detail else ""

@@ -1,0 +1,160 @@
+"""Parse WebUntis v3 timetable answers into `Batch`es; any unusable payload is one `SourceError`.
+
+Shape (v3 `GET …/timetable`): `headerData` (`created`, `school`), `masterData` (per category a
+list of `{id, externKey, displayName}`), `timetableData.periods` (`id`, `lessonId`, `modified`,
+`start`, `end`, `type`, `status`, `substitutionText`, `relatedPeriod`, `exam`, and per category
+a list of `{id, status}`). Unknown fields are ignored. Times are school-local without an offset;
+a time that carries an offset anyway is converted to school-local.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from signage.model import CATEGORIES, REGULAR, Period, Ref
+from signage.sources.base import Batch, SourceError
+
+# Keys differ in case between periods and master data (`studentgroups` vs `studentGroups`).
+_KEY_ALIASES = {"studentGroups": "studentgroups"}
+REF_STATUSES = frozenset({"REGULAR", "ADDED", "REMOVED"})
+
+
+def parse_timetable(payload: Any, tz: ZoneInfo) -> Batch:
+    """Return the batch a v3 timetable answer holds; raise SourceError when it is unusable."""
+    if not isinstance(payload, dict):
+        raise SourceError(f"timetable answer is {type(payload).__name__}, not an object")
+    data = payload.get("timetableData")
+    if not isinstance(data, dict) or not isinstance(data.get("periods", []), list):
+        raise SourceError("timetable answer has no timetableData.periods list")
+    header = payload.get("headerData") or {}
+    if not isinstance(header, dict):
+        raise SourceError("timetable answer's headerData is not an object")
+    periods = [_parse_period(raw, tz) for raw in data.get("periods") or []]
+    created = header.get("created")
+    school = header.get("school") if isinstance(header.get("school"), dict) else {}
+    return Batch(
+        periods=periods,
+        names=_parse_master_data(payload.get("masterData") or {}),
+        school=str(school.get("name") or school.get("displayName") or ""),
+        server_time=_local_to_utc(_parse_time(created, "headerData.created", tz), tz)
+        if created
+        else None,
+    )
+
+
+def parse_deleted(payload: Any) -> frozenset[int]:
+    """Return the ids of a v3 deleted-periods answer (a list of ids; objects with `id` too)."""
+    items = payload
+    if isinstance(payload, dict):
+        # Assumed wrapper forms; the documentation only says "an array of deleted period IDs".
+        keys = ("periods", "deletedPeriods", "ids")
+        items = next((payload[k] for k in keys if k in payload), None)
+    if not isinstance(items, list):
+        raise SourceError("deleted-periods answer is not a list of period ids")
+    ids = set()
+    for item in items:
+        value = item.get("id") if isinstance(item, dict) else item
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SourceError(f"deleted-periods answer holds {value!r}, not a period id")
+        ids.add(value)
+    return frozenset(ids)
+
+
+def _parse_master_data(master: Any) -> dict[str, dict[int, str]]:
+    if not isinstance(master, dict):
+        raise SourceError("timetable answer's masterData is not an object")
+    names: dict[str, dict[int, str]] = {}
+    for key, entries in master.items():
+        category = _KEY_ALIASES.get(key, key)
+        if category not in CATEGORIES or entries is None:
+            continue
+        if not isinstance(entries, list):
+            raise SourceError(f"masterData.{key} is not a list")
+        table = names.setdefault(category, {})
+        for entry in entries:
+            if not isinstance(entry, dict) or not _is_id(entry.get("id")):
+                raise SourceError(f"masterData.{key} holds an entry without an id")
+            name = entry.get("displayName") or entry.get("externKey") or f"#{entry['id']}"
+            table[entry["id"]] = str(name)
+    return names
+
+
+def _parse_period(raw: Any, tz: ZoneInfo) -> Period:
+    if not isinstance(raw, dict) or not _is_id(raw.get("id")):
+        raise SourceError("a period has no numeric id")
+    where = f"period {raw['id']}"
+    start = _parse_time(raw.get("start"), f"{where} start", tz)
+    end = _parse_time(raw.get("end"), f"{where} end", tz)
+    if end < start:
+        raise SourceError(f"{where} ends before it starts")
+    refs = {}
+    for key, value in raw.items():
+        category = _KEY_ALIASES.get(key, key)
+        if category in CATEGORIES and value is not None:
+            refs[category] = _parse_refs(value, f"{where} {key}")
+    modified = raw.get("modified")
+    related = raw.get("relatedPeriod")
+    return Period(
+        id=raw["id"],
+        start=start,
+        end=end,
+        lesson_id=raw.get("lessonId") if _is_id(raw.get("lessonId")) else None,
+        type=str(raw.get("type") or "NORMAL_TEACHING_PERIOD"),
+        status=str(raw.get("status") or REGULAR),
+        modified=_parse_time(modified, f"{where} modified", tz) if modified else None,
+        text=str(raw.get("substitutionText") or ""),
+        related_period=_related_id(related),
+        exam=_exam_key(raw.get("exam")),
+        refs=refs,
+    )
+
+
+def _parse_refs(value: Any, where: str) -> tuple[Ref, ...]:
+    if not isinstance(value, list):
+        raise SourceError(f"{where} is not a list")
+    refs = []
+    for item in value:
+        if not isinstance(item, dict) or not _is_id(item.get("id")):
+            raise SourceError(f"{where} holds a reference without an id")
+        status = item.get("status") or REGULAR
+        if status not in REF_STATUSES:
+            raise SourceError(f"{where} has unknown reference status {status!r}")
+        refs.append(Ref(item["id"], status))
+    return tuple(refs)
+
+
+def _parse_time(value: Any, where: str, tz: ZoneInfo) -> datetime:
+    if not isinstance(value, str):
+        raise SourceError(f"{where} is missing or not a string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise SourceError(f"{where} is not an ISO 8601 time: {value[:40]!r}") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(tz).replace(tzinfo=None)
+    return parsed
+
+
+def _local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
+    return local.replace(tzinfo=tz).astimezone(UTC)
+
+
+def _related_id(value: Any) -> int | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if _is_id(value) else None
+
+
+def _exam_key(value: Any) -> str | None:
+    # `exam` is an object (or an id) when the period is an exam; keep a stable key to compare.
+    if value in (None, False, "", {}, []):
+        return None
+    if isinstance(value, dict):
+        return str(value.get("id") or sorted(value.items()))
+    return str(value)
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

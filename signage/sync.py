@@ -1,0 +1,230 @@
+"""The sync engine: keep the store's snapshot equal to the upstream's timetable window.
+
+One `run_cycle(now)` does, in order: a full load when there is no copy yet (or the periodic full
+reload is due), else a window roll when the school-local date moved on (past days dropped, new
+days loaded) and a delta (periods modified after the cursor, plus deleted period ids). Everything
+a cycle learns is applied to a new snapshot that replaces the old one in one step, and the cursor
+advances only after that: a failed call leaves snapshot and cursor as they were.
+
+The next cursor is the upstream's own clock (`Batch.server_time`) minus `CURSOR_OVERLAP_S`, so a
+skewed local clock cannot skip changes; re-applying a period twice is harmless. Only when the
+upstream sends no clock does our clock (minus the overlap) stand in.
+No Flask here: `now` is passed in, timezone-aware.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
+
+from signage.model import Period, Snapshot, SyncStatus
+from signage.sources.base import Batch, Source, SourceError
+from signage.store import Store
+
+log = logging.getLogger(__name__)
+
+CURSOR_OVERLAP_S = 120
+MAX_BACKOFF_S = 900
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """What one cycle did."""
+
+    outcome: str  # "full", "delta", "skipped" or "failed"
+    version: int = 0
+    upserts: int = 0
+    deletions: int = 0
+    differences: int | None = None  # full reload vs the delta-maintained copy
+    error: str | None = None
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How often to poll: `refresh_s` in school hours, `idle_refresh_s` outside them."""
+
+    refresh_s: float
+    idle_refresh_s: float
+    school_hours: tuple[clock_time, clock_time]
+    full_reload_s: float
+
+
+class SyncEngine:
+    """Runs sync cycles of one source into one store."""
+
+    def __init__(
+        self, source: Source, store: Store, tz: ZoneInfo, days_ahead: int, schedule: Schedule
+    ) -> None:
+        self.source = source
+        self.store = store
+        self.tz = tz
+        self.days_ahead = days_ahead
+        self.schedule = schedule
+
+    def run_cycle(self, now: datetime, force: bool = False) -> CycleResult:
+        """Run one cycle unless backing off or idle (`force` runs it anyway); never raise."""
+        status = self.store.status()
+        if not force and not self._due(now, status):
+            return CycleResult("skipped", self.store.version())
+        started = time.perf_counter()
+        try:
+            result = self._sync(now, status)
+        except SourceError as exc:
+            return self._fail(now, status, str(exc), exc.retry_after_s, started)
+        except Exception as exc:  # a cycle is a loop boundary: log it, keep the last good snapshot
+            log.exception("sync cycle failed unexpectedly")
+            return self._fail(now, status, f"internal error ({type(exc).__name__})", None, started)
+        return replace(result, duration_s=time.perf_counter() - started)
+
+    def window(self, now: datetime) -> tuple[date, date]:
+        """Return the school-local date range the snapshot holds at `now`."""
+        today = now.astimezone(self.tz).date()
+        return today, today + timedelta(days=self.days_ahead)
+
+    def _due(self, now: datetime, status: SyncStatus) -> bool:
+        # A second of slack: the scheduler's tick and the back-off deadline may land together.
+        if status.not_before is not None and now + timedelta(seconds=1) < status.not_before:
+            return False
+        if status.last_attempt is None or self._in_school_hours(now):
+            return True
+        idle_for = (now - status.last_attempt).total_seconds()
+        return idle_for + 1 >= self.schedule.idle_refresh_s
+
+    def _in_school_hours(self, now: datetime) -> bool:
+        local = now.astimezone(self.tz)
+        begin, end = self.schedule.school_hours
+        if not begin <= local.time() < end:
+            return False
+        snapshot = self.store.snapshot()
+        today = local.date()
+        return snapshot is None or any(p.day == today for p in snapshot.periods.values())
+
+    def _sync(self, now: datetime, status: SyncStatus) -> CycleResult:
+        old = self.store.snapshot()
+        start, end = self.window(now)
+        if self._full_load_due(now, status, old, start):
+            return self._full_load(now, status, old, start, end)
+        assert old is not None and status.cursor is not None  # noqa: S101 - _full_load_due
+        periods = {pid: p for pid, p in old.periods.items() if start <= p.day <= end}
+        names = {category: dict(table) for category, table in old.names.items()}
+        if end > old.window_end:  # the window rolled: load the days it gained
+            gained = self.source.fetch_window(max(old.window_end + timedelta(days=1), start), end)
+            _upsert(periods, names, gained, start, end)
+        changes = self.source.fetch_changes(start, end, status.cursor)
+        upserts = _upsert(periods, names, changes.batch, start, end)
+        deletions = sum(1 for pid in changes.deleted if periods.pop(pid, None) is not None)
+        new = Snapshot(start, end, periods, names, changes.batch.school or old.school)
+        version = self.store.replace(new)
+        self._succeed(now, status, changes.batch, full=False)
+        log.info("sync: delta, %d upserts, %d deletions, version %d", upserts, deletions, version)
+        return CycleResult("delta", version, upserts=upserts, deletions=deletions)
+
+    def _full_load_due(
+        self, now: datetime, status: SyncStatus, old: Snapshot | None, start: date
+    ) -> bool:
+        if old is None or status.cursor is None or status.last_full_load is None:
+            return True
+        since_full = (now - status.last_full_load).total_seconds()
+        # A window that does not overlap the old one (a long outage, a clock jump) is no delta.
+        return since_full >= self.schedule.full_reload_s or not (
+            old.window_start <= start <= old.window_end
+        )
+
+    def _full_load(
+        self, now: datetime, status: SyncStatus, old: Snapshot | None, start: date, end: date
+    ) -> CycleResult:
+        batch = self.source.fetch_window(start, end)
+        periods: dict[int, Period] = {}
+        names: dict[str, dict[int, str]] = {}
+        _upsert(periods, names, batch, start, end)
+        new = Snapshot(start, end, periods, names, batch.school)
+        differences = _count_differences(old, new) if old is not None else None
+        if differences:
+            log.warning(
+                "sync: full reload found %d periods that differed from the delta-kept copy",
+                differences,
+            )
+        version = self.store.replace(new)
+        self._succeed(now, status, batch, full=True)
+        log.info("sync: full load, %d periods, version %d", len(periods), version)
+        return CycleResult("full", version, upserts=len(periods), differences=differences)
+
+    def _succeed(self, now: datetime, status: SyncStatus, batch: Batch, full: bool) -> None:
+        clock = batch.server_time or now
+        self.store.write_status(
+            replace(
+                status,
+                source=self.source.name,
+                last_success=now,
+                last_attempt=now,
+                last_error=None,
+                cursor=clock - timedelta(seconds=CURSOR_OVERLAP_S),
+                last_full_load=now if full else status.last_full_load,
+                failures=0,
+                not_before=None,
+            )
+        )
+
+    def _fail(
+        self,
+        now: datetime,
+        status: SyncStatus,
+        error: str,
+        retry_after_s: float | None,
+        started: float,
+    ) -> CycleResult:
+        failures = status.failures + 1
+        wait_s = backoff_s(failures, self.schedule.refresh_s, retry_after_s)
+        log.warning("sync failed (%d in a row), next try in %.0f s: %s", failures, wait_s, error)
+        self.store.write_status(
+            replace(
+                status,
+                source=self.source.name,
+                last_attempt=now,
+                last_error=error,
+                failures=failures,
+                not_before=now + timedelta(seconds=wait_s) if wait_s else None,
+            )
+        )
+        duration = time.perf_counter() - started
+        return CycleResult("failed", self.store.version(), error=error, duration_s=duration)
+
+
+def backoff_s(failures: int, refresh_s: float, retry_after_s: float | None = None) -> float:
+    """Return how long to wait before the next try: doubling per failure, at least Retry-After."""
+    wait = 0.0 if failures <= 1 else min(refresh_s * 2 ** (failures - 1), MAX_BACKOFF_S)
+    return max(wait, retry_after_s or 0.0)
+
+
+def _upsert(
+    periods: dict[int, Period],
+    names: dict[str, dict[int, str]],
+    batch: Batch,
+    start: date,
+    end: date,
+) -> int:
+    """Apply a batch to the working copy; a period moved out of the window leaves it."""
+    for category, table in batch.names.items():
+        names.setdefault(category, {}).update(table)
+    for period in batch.periods:
+        if start <= period.day <= end:
+            periods[period.id] = period
+        else:
+            periods.pop(period.id, None)
+    return len(batch.periods)
+
+
+def _count_differences(old: Snapshot, new: Snapshot) -> int:
+    """Return how many periods of the common window differ between two snapshots."""
+    start, end = max(old.window_start, new.window_start), min(old.window_end, new.window_end)
+
+    def in_common(snapshot: Snapshot) -> dict[int, Period]:
+        return {pid: p for pid, p in snapshot.periods.items() if start <= p.day <= end}
+
+    before, after = in_common(old), in_common(new)
+    return sum(1 for pid in before.keys() | after.keys() if before.get(pid) != after.get(pid))

@@ -1,0 +1,1 @@
+"""HTTP views. They read the store only; they never call an upstream or the sync engine."""

@@ -1,0 +1,32 @@
+"""Error answers: JSON for the API and /healthz, a short page elsewhere; never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on the app."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _http_error(error: HTTPException):
+    message = error.description or error.name
+    if request.path.startswith(("/api/", "/healthz")):
+        response = jsonify({"error": message, "status": error.code})
+    else:
+        response = render_template("error.html", code=error.code, title=error.name,
+                                   message=message)
+    return response, error.code
+
+
+def _unexpected(error: Exception):
+    # The one place an unexpected error surfaces: log it, answer a plain 500.
+    log.exception("unhandled error on %s", request.path)
+    return _http_error(InternalServerError("something went wrong; the error was logged"))

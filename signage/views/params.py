@@ -1,0 +1,41 @@
+"""Reading request parameters: dates, names, with clear 4xx answers for bad input."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import abort, request
+
+from signage.model import Snapshot
+from signage.plan import BOARD_CATEGORIES, board_names, find_name
+
+MAX_PARAM_CHARS = 64
+
+
+def param(name: str) -> str | None:
+    """Return a query parameter (the first of repeated ones); 400 when absurdly long."""
+    value = request.args.get(name)
+    if value is not None and len(value) > MAX_PARAM_CHARS:
+        abort(400, f"parameter {name!r} is longer than {MAX_PARAM_CHARS} characters")
+    return value
+
+
+def day_param(today: date) -> date:
+    """Return `?date=YYYY-MM-DD`, or `today` without one; 400 for a malformed date."""
+    value = param("date")
+    if value is None or value == "":
+        return today
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        abort(400, f"date must be YYYY-MM-DD, e.g. {today.isoformat()}; got {value!r}")
+
+
+def name_param(snapshot: Snapshot, kind: str, value: str) -> str:
+    """Return the board name for a class/room/teacher; 404 listing the valid names if unknown."""
+    category = BOARD_CATEGORIES[kind]
+    name = find_name(snapshot, category, value)
+    if name is None:
+        valid = board_names(snapshot, category)
+        abort(404, description=f"unknown {kind} {value!r}; known: {', '.join(valid)}")
+    return name
