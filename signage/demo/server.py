@@ -14,6 +14,7 @@ import gzip
 import itertools
 import json
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +51,8 @@ class Recorded:
     params: dict[str, list[str]]
     bearer: str | None
     status: int
+    at: float  # time.monotonic() when the request arrived
+    gzip: bool  # the client asked for gzip
 
 
 class FakeUntis:
@@ -150,7 +153,7 @@ class FakeUntis:
     def start(self, port: int = 0) -> FakeUntis:
         """Serve on 127.0.0.1 (a free port unless given) in a daemon thread."""
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._httpd = _QuietServer(("127.0.0.1", port), handler)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, name="fake-untis", daemon=True).start()
         return self
@@ -254,6 +257,13 @@ class FakeUntis:
         return instant.astimezone(self.tz).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that hung up (the point of a hang fault); report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeUntis
     protocol_version = "HTTP/1.1"
@@ -268,6 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet; requests are recorded instead."""
 
     def _serve(self, method: str) -> None:
+        arrived = time.monotonic()
         fake = self.fake
         url = urlsplit(self.path)
         query = parse_qs(url.query)
@@ -288,7 +299,9 @@ class _Handler(BaseHTTPRequestHandler):
         scheme, _, token = headers.get("authorization", "").partition(" ")
         bearer = token if scheme == "Bearer" else None
         with fake.lock:
-            fake.requests.append(Recorded(method, endpoint, query, bearer, status))
+            gzip_asked = "gzip" in headers.get("accept-encoding", "")
+            fake.requests.append(Recorded(method, endpoint, query, bearer, status, arrived,
+                                          gzip_asked))
         self._send(status, extra, body, truncate)
 
     def _send(self, status: int, extra: dict, body: Any, truncate: bool) -> None:

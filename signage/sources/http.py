@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
 from signage.sources.base import SourceUnavailable
@@ -97,7 +97,11 @@ def _path(url: str) -> str:
 
 
 def _reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.Timeout):
+    # Once retries are used up, requests reports a read timeout as a ConnectionError.
+    cause = exc.args[0] if exc.args else None
+    if isinstance(exc, requests.Timeout) or (
+        isinstance(cause, MaxRetryError) and isinstance(cause.reason, ReadTimeoutError)
+    ):
         return "timed out"
     if isinstance(exc, requests.ConnectionError):
         return "connection failed"

@@ -1,0 +1,141 @@
+"""Shared fixtures: a frozen clock, the fake WebUntis v3 server over real HTTP, the app."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from signage import create_app
+from signage.demo.server import FakeUntis
+from signage.sources.http import make_session
+from signage.sources.untis import UntisSource
+from signage.store import MemoryStore
+from signage.sync import Schedule, SyncEngine
+
+TZ = ZoneInfo("Europe/Berlin")
+MONDAY = date(2026, 11, 23)
+BELLS = [(time(8, 0), time(8, 45)), (time(8, 50), time(9, 35)), (time(9, 55), time(10, 40)),
+         (time(10, 45), time(11, 30)), (time(11, 50), time(12, 35))]
+NAMES = {
+    "classes": {1: "5a", 2: "5b", 3: "10a"},
+    "teachers": {1: "MÜL", 2: "BEC", 3: "SCH"},
+    "rooms": {1: "R101", 2: "R102", 3: "Bio1"},
+    "subjects": {1: "M", 2: "D", 3: "Bio"},
+}
+
+
+class Clock:
+    """A frozen, steppable clock (timezone-aware UTC), shared by the fake server and our code."""
+
+    def __init__(self, local: datetime) -> None:
+        self.now = local.replace(tzinfo=TZ).astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set_local(self, local: datetime) -> datetime:
+        self.now = local.replace(tzinfo=TZ).astimezone(UTC)
+        return self.now
+
+
+def period(pid: int, day: date, unit: int, cls: int = 1, teacher: int = 1, room: int = 1,
+           subject: int = 1, lesson: int | None = None, **fields: Any) -> dict[str, Any]:
+    """Return a v3 period in unit `unit` (0-based) of `day`, all references REGULAR."""
+    start, end = BELLS[unit]
+    return {
+        "id": pid,
+        "lessonId": lesson if lesson is not None else 100 * cls + subject,
+        "start": datetime.combine(day, start).isoformat(timespec="minutes"),
+        "end": datetime.combine(day, end).isoformat(timespec="minutes"),
+        "type": "NORMAL_TEACHING_PERIOD",
+        "status": "REGULAR",
+        "classes": [{"id": cls, "status": "REGULAR"}],
+        "teachers": [{"id": teacher, "status": "REGULAR"}],
+        "rooms": [{"id": room, "status": "REGULAR"}],
+        "subjects": [{"id": subject, "status": "REGULAR"}],
+        **fields,
+    }
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Monday 23 Nov 2026, 09:00 in Berlin."""
+    return Clock(datetime.combine(MONDAY, time(9, 0)))
+
+
+@pytest.fixture
+def fake(clock: Clock):
+    """A fake WebUntis v3 server with a small school: three days of periods for three classes."""
+    server = FakeUntis(TZ, clock=clock, school="Testschule")
+    for category, names in NAMES.items():
+        server.add_names(category, names)
+    for offset in range(3):
+        day = MONDAY + timedelta(days=offset)
+        for cls in (1, 2, 3):
+            for unit in range(4):
+                pid = 1000 * (offset + 1) + 10 * cls + unit
+                server.put_period(period(pid, day, unit, cls=cls, teacher=cls, room=cls,
+                                         subject=1 + unit // 2))
+    server.backdate(list(server.periods), clock() - timedelta(days=1))  # planned yesterday
+    server.start()
+    yield server
+    server.stop()
+
+
+def untis_settings(fake: FakeUntis) -> dict[str, str]:
+    """Return the SIGNAGE settings (without prefix) that point the untis source at `fake`."""
+    client_id, secret = fake.credentials
+    return {"SOURCE": "untis", "UNTIS_URL": fake.url, "UNTIS_TENANT": fake.tenant,
+            "UNTIS_CLIENT_ID": client_id, "UNTIS_CLIENT_SECRET": secret}
+
+
+@pytest.fixture
+def session():
+    """An upstream session with short timeouts and quick retries."""
+    s = make_session(connect_timeout_s=1, read_timeout_s=1, backoff_factor_s=0.01)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def source(fake: FakeUntis, session) -> UntisSource:
+    client_id, secret = fake.credentials
+    return UntisSource(fake.url, fake.tenant, client_id, secret, TZ, session)
+
+
+SCHEDULE = Schedule(refresh_s=60, idle_refresh_s=900, school_hours=(time(6, 30), time(17, 0)),
+                    full_reload_s=86400)
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def engine(source: UntisSource, store: MemoryStore) -> SyncEngine:
+    return SyncEngine(source, store, TZ, days_ahead=2, schedule=SCHEDULE)
+
+
+@pytest.fixture
+def app(fake: FakeUntis, clock: Clock, engine: SyncEngine):
+    """The app on the untis source pointed at `fake`, its store filled by one real sync cycle."""
+    application = create_app({**untis_settings(fake), "DAYS_AHEAD": 2, "DEFAULT_PROFILE": "staff"})
+    rt = application.extensions["signage"]
+    rt.clock = clock
+    rt.store = engine.store
+    result = engine.run_cycle(clock())
+    assert result.outcome == "full", result
+    return application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
