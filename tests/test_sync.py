@@ -38,7 +38,8 @@ def test_a_delta_applies_changed_periods(engine, store, fake, clock):
     assert (changed.status, changed.text) == ("CANCELLED", "entfällt")
     timetable = [r for r in fake.requests if r.endpoint == "timetable"][-1]
     deleted = [r for r in fake.requests if r.endpoint == "deleted"][-1]
-    cursor = (clock() - timedelta(minutes=2, seconds=CURSOR_OVERLAP_S)).strftime("%Y-%m-%dT%H:%M:%S")
+    previous = clock() - timedelta(minutes=2, seconds=CURSOR_OVERLAP_S)
+    cursor = previous.strftime("%Y-%m-%dT%H:%M:%S")
     assert timetable.params["dateLastModifiedAfter"] == [cursor]
     assert deleted.params["dateLastModifiedAfter"] == [cursor]
 

@@ -1,0 +1,115 @@
+"""The commands a newcomer and an operator type, run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from signage.demo.server import Fault
+from tests.conftest import TZ, untis_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FLASK = [sys.executable, "-m", "flask", "--app", "wsgi", "signage"]
+
+
+def _env(**settings: object) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
+    env.update({f"SIGNAGE_{k}": str(v) for k, v in settings.items()})
+    return env
+
+
+def _run(args: list[str], **settings: object) -> subprocess.CompletedProcess:
+    return subprocess.run(FLASK + args, cwd=ROOT, env=_env(**settings), capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_sync_once_against_a_school_exits_0(fake):
+    result = _run(["sync", "--once"], **untis_settings(fake))
+    assert result.returncode == 0, result.stderr
+    assert "sync ok: full load, 36 periods" in result.stdout
+    assert fake.count("timetable") == 1
+    assert fake.credentials[1] not in result.stdout + result.stderr
+
+
+def test_sync_once_fails_with_a_one_line_reason(fake):
+    fake.inject(Fault("timetable", status=500))
+    result = _run(["sync", "--once"], **untis_settings(fake))
+    assert result.returncode != 0
+    assert "Error: sync failed: GET /timetable: HTTP 500" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sync_once_on_the_demo_school_exits_0():
+    result = _run(["sync", "--once"])
+    assert result.returncode == 0, result.stderr
+    assert "sync ok: full load" in result.stdout
+
+
+def test_a_malformed_setting_stops_start_up_with_one_line():
+    result = _run(["sync", "--once"], REFRESH_SECONDS="soon")
+    assert result.returncode == 2
+    assert "SIGNAGE_REFRESH_SECONDS: expected a whole number >= 1, got 'soon'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url: str) -> tuple[int, object]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.fixture
+def served_demo():
+    """The README's run command's process: `signage serve` on the demo school."""
+    port = _free_port()
+    process = subprocess.Popen(FLASK + ["serve", "--port", str(port)], cwd=ROOT, env=_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    output, _ = process.communicate(timeout=10)
+    assert "Traceback" not in output, output
+
+
+def test_serve_shows_demo_changes_within_seconds(served_demo):
+    deadline = time.monotonic() + 10
+    status, body = 0, None
+    while time.monotonic() < deadline:
+        try:
+            status, body = _get_json(f"{served_demo}/healthz")
+        except (urllib.error.URLError, ConnectionError):
+            status = 0
+        if status == 200:
+            break
+        time.sleep(0.2)
+    assert status == 200, body
+    assert body["source"] == "demo"
+    status, classes = _get_json(f"{served_demo}/api/v1/classes")
+    assert status == 200 and len(classes) == 20
+    day = _next_school_day()
+    status, changes = _get_json(f"{served_demo}/api/v1/changes?date={day}")
+    assert status == 200 and len(changes["changes"]) > 0
+
+
+def _next_school_day() -> str:
+    day = datetime.now(TZ).date()
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day.isoformat()
