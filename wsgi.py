@@ -7,5 +7,6 @@ from signage import ConfigError, create_app
 try:
     app = create_app()
 except ConfigError as exc:
-    sys.stderr.write(f"signage: configuration error:\n{exc}\n")
+    # One line per problem, naming the variable; no traceback for a typo in a setting.
+    sys.stderr.writelines(f"signage: {line}\n" for line in str(exc).splitlines())
     raise SystemExit(2) from None

@@ -30,7 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
-        app.config.from_prefixed_env(ENV_PREFIX)
+        # Keep values as written: JSON-decoding would turn a secret like "12e4" into a float.
+        app.config.from_prefixed_env(ENV_PREFIX, loads=str)
     else:
         app.config.from_mapping(test_config)
     settings = load_settings(app.config)

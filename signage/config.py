@@ -79,13 +79,15 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
 
     def fail(key: str, expected: str) -> None:
         value = config.get(key)
-        shown = "(hidden)" if key in SECRET_KEYS else repr(value)
+        # A URL may carry user:password@; secrets are never echoed.
+        hidden = key in SECRET_KEYS or (key.endswith("_URL") and "@" in str(value))
+        shown = "(hidden)" if hidden else repr(value)
         problems.append(f"{ENV_PREFIX}_{key}: expected {expected}, got {shown}")
 
     source = config.get("SOURCE")
-    if source not in SOURCES:
+    if not isinstance(source, str) or source not in SOURCES:
         fail("SOURCE", f"one of {', '.join(SOURCES)}")
-    for key in REQUIRED_SETTINGS.get(source, ()):
+    for key in REQUIRED_SETTINGS.get(source, ()) if isinstance(source, str) else ():
         if not isinstance(config.get(key), str | int) or config.get(key) == "":
             problems.append(f"{ENV_PREFIX}_{key}: required when {ENV_PREFIX}_SOURCE={source}")
     url = config.get("UNTIS_URL")
@@ -124,11 +126,12 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         fail("LANGUAGE", f"one of {', '.join(LANGUAGES)}")
     if problems:
         raise ConfigError("\n".join(problems))
-    if refresh_s < POLITE_REFRESH_S and not demo:
-        log.warning(
-            "%s_REFRESH_SECONDS=%d: polling an upstream more often than every %d s is impolite",
-            ENV_PREFIX, refresh_s, POLITE_REFRESH_S,
-        )
+    for key, value in (("REFRESH_SECONDS", refresh_s), ("IDLE_REFRESH_SECONDS", idle_refresh_s)):
+        if value < POLITE_REFRESH_S and not demo:
+            log.warning(
+                "%s_%s=%d: polling an upstream more often than every %d s is impolite",
+                ENV_PREFIX, key, value, POLITE_REFRESH_S,
+            )
     return Settings(
         source=source,
         tz=tz,
@@ -149,7 +152,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
 def _timezone(value: Any, fail) -> ZoneInfo:
     try:
         return ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder, not a zone
         fail("TIMEZONE", "an IANA time zone such as Europe/Berlin")
         return ZoneInfo("UTC")
 

@@ -18,6 +18,9 @@ from signage.model import ADDED, CATEGORIES, REGULAR, REMOVED, ChangeRow, Period
 # Categories whose names have boards, and the query parameter that filters by them.
 BOARD_CATEGORIES = {"class": "classes", "room": "rooms", "teacher": "teachers"}
 
+# Periods that sit in the units of the day's time grid; a break supervision or a meeting may
+# start in a break, and must not split the double period around it.
+GRID_TYPES = frozenset({"NORMAL_TEACHING_PERIOD", "ADDITIONAL_PERIOD", "EXAM", "STAND_BY_PERIOD"})
 _EQUIVALENCE_CATEGORIES = CATEGORIES  # v3: classes, departments, resources, studentGroups, ...
 
 
@@ -26,7 +29,7 @@ def change_rows(snapshot: Snapshot, day: date) -> list[ChangeRow]:
     periods = sorted(
         (p for p in snapshot.periods.values() if p.day == day), key=lambda p: (p.start, p.id)
     )
-    grid = sorted({p.start for p in periods})
+    grid = sorted({p.start for p in periods if p.type in GRID_TYPES})
     rows = []
     for group in _merge_groups(periods, grid):
         row = classify(group, snapshot)
@@ -39,7 +42,7 @@ def change_rows(snapshot: Snapshot, day: date) -> list[ChangeRow]:
 def classify(group: Sequence[Period], snapshot: Snapshot) -> ChangeRow | None:
     """Return the change row of one period (or merged double period), None when unchanged."""
     first, last = group[0], group[-1]
-    kinds = _kinds(first)
+    kinds = _kinds(group)
     if not kinds:
         return None
 
@@ -64,7 +67,9 @@ def classify(group: Sequence[Period], snapshot: Snapshot) -> ChangeRow | None:
     )
 
 
-def _kinds(period: Period) -> tuple[str, ...]:
+def _kinds(group: Sequence[Period]) -> tuple[str, ...]:
+    # Merged halves share status, type, exam and references; notes and links may differ.
+    period = group[0]
     kinds = []
     additional = period.status == "ADDITIONAL" or period.type == "ADDITIONAL_PERIOD"
     if period.status == "CANCELLED":
@@ -73,7 +78,7 @@ def _kinds(period: Period) -> tuple[str, ...]:
         kinds.append("additional")
     if period.type == "EXAM" or period.exam:
         kinds.append("exam")
-    if period.related_period is not None:
+    if any(p.related_period is not None for p in group):
         kinds.append("moved")
     if period.status != "CANCELLED" and not additional:
         # An additional period's references are all new, so it is not also a substitution.
@@ -84,7 +89,7 @@ def _kinds(period: Period) -> tuple[str, ...]:
     if kinds:
         return tuple(kinds)
     touched = any(r.status != REGULAR for refs in period.refs.values() for r in refs)
-    if period.status != REGULAR or touched or period.text:
+    if period.status != REGULAR or touched or any(p.text for p in group):
         return ("changed",)
     return ()
 
