@@ -2,7 +2,7 @@
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint venv dev-venv
+.PHONY: run test lint bench venv dev-venv
 
 venv:
 	@scripts/bootstrap.sh requirements.txt
@@ -19,3 +19,6 @@ lint: dev-venv
 test: dev-venv
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
+
+bench: venv
+	.venv/bin/python -m bench.demo_cycle

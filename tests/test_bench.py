@@ -1,0 +1,11 @@
+"""Smoke test of the on-demand demo figures (`make bench`): it runs and reports sane numbers."""
+
+from bench.demo_cycle import measure
+
+
+def test_demo_figures_run_and_count_two_requests_per_delta():
+    figures = measure(cycles=2, loads=1)
+    assert figures["periods in the window"] > 500
+    assert figures["requests per delta cycle"] == 2  # timetable + deleted-periods, token cached
+    assert figures["token requests per delta cycle"] == 0
+    assert 0 < figures["delta cycle, median s"] and 0 < figures["full load, median s"]
