@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -217,3 +217,27 @@ def test_readers_see_the_old_snapshot_or_the_new_one(engine, store, fake, clock)
     engine.run_cycle(clock())
     assert old.periods[1010].status == "REGULAR"  # a reader holding the old one is unaffected
     assert store.snapshot().periods[1010].status == "CANCELLED"
+
+
+@pytest.mark.parametrize(
+    "utc_now",
+    [datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 1, 30, tzinfo=UTC)],
+    ids=["02:30 summer time", "02:30 again, winter time"],
+)
+def test_the_cursor_never_runs_ahead_on_the_night_clocks_go_back(source, store, fake, clock,
+                                                                  utc_now):
+    # Both instants read "2026-10-25T02:30" in Berlin; v3 sends local times without an offset.
+    clock.now = utc_now
+    engine = SyncEngine(source, store, TZ, 2, SCHEDULE)
+    assert engine.run_cycle(clock(), force=True).outcome == "full"
+    assert store.status().cursor <= utc_now - timedelta(seconds=CURSOR_OVERLAP_S)
+    assert store.snapshot().window_start == utc_now.astimezone(TZ).date()
+
+
+def test_the_window_follows_the_school_day_across_the_spring_change(engine, store, clock):
+    clock.now = datetime(2027, 3, 27, 23, 30, tzinfo=UTC)  # 00:30 on the 28th in Berlin (CET)
+    engine.run_cycle(clock(), force=True)
+    assert store.snapshot().window_start == date(2027, 3, 28)
+    clock.now = datetime(2027, 3, 28, 22, 30, tzinfo=UTC)  # 00:30 on the 29th (CEST)
+    engine.run_cycle(clock(), force=True)
+    assert store.snapshot().window_start == date(2027, 3, 29)
