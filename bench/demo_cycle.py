@@ -25,7 +25,7 @@ from signage.sync import Schedule, SyncEngine
 
 TZ = ZoneInfo("Europe/Berlin")
 SCHEDULE = Schedule(refresh_s=10, idle_refresh_s=10, school_hours=(clock_time(0), clock_time(23)),
-                    full_reload_s=10**9)
+                    full_reload_at=clock_time(3))
 
 
 def measure(cycles: int = 20, loads: int = 3, days_ahead: int = 7) -> dict[str, float]:

@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "SWITCH_DAY_AT": "17:00",  # boards show the next school day after this local time
     "DEFAULT_PROFILE": "public",  # public | staff
     "LANGUAGE": "de",  # de | en | da | nl
-    "FULL_RELOAD_SECONDS": 86400,  # a full reload reconciles the delta-kept copy this often
+    "FULL_RELOAD_AT": "03:00",  # school-local time of the nightly full reload
 }
 SOURCES = ("demo", *REQUIRED_SETTINGS)
 PROFILES = ("public", "staff")
@@ -62,13 +62,14 @@ class Settings:
     tz: ZoneInfo
     refresh_s: int
     idle_refresh_s: int
-    stale_after_s: int
+    stale_after_s: int  # in school hours
+    idle_stale_after_s: int  # outside them (the sync polls less often then)
     days_ahead: int
     school_hours: tuple[time, time]
     switch_day_at: time
     default_profile: str
     language: str
-    full_reload_s: int
+    full_reload_at: time
     redis_url: str | None
     upstream: Mapping[str, Any]  # the raw settings a source adapter reads
 
@@ -91,14 +92,14 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         if not isinstance(config.get(key), str | int) or config.get(key) == "":
             problems.append(f"{ENV_PREFIX}_{key}: required when {ENV_PREFIX}_SOURCE={source}")
     url = config.get("UNTIS_URL")
-    if source == "untis" and url and not re.match(r"^https?://[^/\s]+", str(url)):
-        fail("UNTIS_URL", "an http:// or https:// base URL")
+    if source == "untis" and url and not re.fullmatch(r"https?://[^/\s?#@]+(/[^\s?#]*)?", str(url)):
+        fail("UNTIS_URL", "an http:// or https:// base URL without user, query or fragment")
 
     def seconds(key: str, default: int, minimum: int = 1) -> int:
         value = config.get(key)
         if value is None:
             return default
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             fail(key, f"a whole number >= {minimum}")
@@ -109,10 +110,14 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     refresh_s = seconds("REFRESH_SECONDS", DEMO_REFRESH_S if demo else 120)
     idle_refresh_s = seconds("IDLE_REFRESH_SECONDS", DEMO_REFRESH_S if demo else 900)
     stale_after_s = seconds("STALE_AFTER_SECONDS", 3 * refresh_s + 60)
+    explicit = config.get("STALE_AFTER_SECONDS") is not None
+    idle_stale_after_s = stale_after_s if explicit else 3 * idle_refresh_s + 60
     days_ahead = seconds("DAYS_AHEAD", 7, minimum=0)
     if days_ahead > 60:
         fail("DAYS_AHEAD", "a whole number from 0 to 60")
-    full_reload_s = seconds("FULL_RELOAD_SECONDS", 86400)
+    full_reload_at = _clock(config.get("FULL_RELOAD_AT"))
+    if full_reload_at is None:
+        fail("FULL_RELOAD_AT", "a time HH:MM")
     tz = _timezone(config.get("TIMEZONE"), fail)
     hours = _hours(config.get("SCHOOL_HOURS"), fail)
     switch_at = _clock(config.get("SWITCH_DAY_AT"))
@@ -138,12 +143,13 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         refresh_s=refresh_s,
         idle_refresh_s=idle_refresh_s,
         stale_after_s=stale_after_s,
+        idle_stale_after_s=idle_stale_after_s,
         days_ahead=days_ahead,
         school_hours=hours,
         switch_day_at=switch_at or time(17),
         default_profile=profile,
         language=language,
-        full_reload_s=full_reload_s,
+        full_reload_at=full_reload_at or time(3),
         redis_url=config.get("REDIS_URL") or None,
         upstream={k: str(config[k]) for k in REQUIRED_SETTINGS.get(source, ())},
     )

@@ -59,7 +59,7 @@ def schedule_of(settings: Settings) -> Schedule:
         refresh_s=settings.refresh_s,
         idle_refresh_s=settings.idle_refresh_s,
         school_hours=settings.school_hours,
-        full_reload_s=settings.full_reload_s,
+        full_reload_at=settings.full_reload_at,
     )
 
 

@@ -22,6 +22,7 @@ from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 from signage.model import Period, Snapshot, SyncStatus
+from signage.plan import in_school_hours
 from signage.sources.base import Batch, Source, SourceError
 from signage.store import Store
 
@@ -46,12 +47,13 @@ class CycleResult:
 
 @dataclass(frozen=True)
 class Schedule:
-    """How often to poll: `refresh_s` in school hours, `idle_refresh_s` outside them."""
+    """How often to poll (`refresh_s` in school hours, `idle_refresh_s` outside them), and when
+    the full reload that reconciles the delta-kept copy runs."""
 
     refresh_s: float
     idle_refresh_s: float
     school_hours: tuple[clock_time, clock_time]
-    full_reload_s: float
+    full_reload_at: clock_time  # school-local time of the nightly full reload
 
 
 class SyncEngine:
@@ -90,19 +92,13 @@ class SyncEngine:
         # A second of slack: the scheduler's tick and the back-off deadline may land together.
         if status.not_before is not None and now + timedelta(seconds=1) < status.not_before:
             return False
-        if status.last_attempt is None or self._in_school_hours(now):
+        local = now.astimezone(self.tz)
+        if status.last_attempt is None or in_school_hours(
+            local, self.schedule.school_hours, self.store.snapshot()
+        ):
             return True
         idle_for = (now - status.last_attempt).total_seconds()
         return idle_for + 1 >= self.schedule.idle_refresh_s
-
-    def _in_school_hours(self, now: datetime) -> bool:
-        local = now.astimezone(self.tz)
-        begin, end = self.schedule.school_hours
-        if not begin <= local.time() < end:
-            return False
-        snapshot = self.store.snapshot()
-        today = local.date()
-        return snapshot is None or any(p.day == today for p in snapshot.periods.values())
 
     def _sync(self, now: datetime, status: SyncStatus) -> CycleResult:
         old = self.store.snapshot()
@@ -110,7 +106,7 @@ class SyncEngine:
         if self._full_load_due(now, status, old, start):
             return self._full_load(now, status, old, start, end)
         assert old is not None and status.cursor is not None  # noqa: S101 - _full_load_due
-        periods = {pid: p for pid, p in old.periods.items() if start <= p.day <= end}
+        periods = _in_window(old, start, end)
         names = {category: dict(table) for category, table in old.names.items()}
         if end > old.window_end:  # the window rolled: load the days it gained
             gained = self.source.fetch_window(max(old.window_end + timedelta(days=1), start), end)
@@ -129,11 +125,14 @@ class SyncEngine:
     ) -> bool:
         if old is None or status.cursor is None or status.last_full_load is None:
             return True
-        since_full = (now - status.last_full_load).total_seconds()
         # A window that does not overlap the old one (a long outage, a clock jump) is no delta.
-        return since_full >= self.schedule.full_reload_s or not (
-            old.window_start <= start <= old.window_end
-        )
+        if not old.window_start <= start <= old.window_end:
+            return True
+        local = now.astimezone(self.tz)
+        reload_at = datetime.combine(local.date(), self.schedule.full_reload_at, tzinfo=self.tz)
+        if reload_at > local:
+            reload_at -= timedelta(days=1)
+        return status.last_full_load < reload_at
 
     def _full_load(
         self, now: datetime, status: SyncStatus, old: Snapshot | None, start: date, end: date
@@ -143,6 +142,13 @@ class SyncEngine:
         names: dict[str, dict[int, str]] = {}
         _upsert(periods, names, batch, start, end)
         new = Snapshot(start, end, periods, names, batch.school)
+        kept = _in_window(old, start, end) if old is not None else {}
+        if kept and not periods:
+            # Deltas would have reported the deletions: an empty answer is a broken one.
+            raise SourceError(
+                f"full load answered no periods for a window that holds {len(kept)}; "
+                "keeping the last good copy"
+            )
         differences = _count_differences(old, new) if old is not None else None
         if differences:
             log.warning(
@@ -155,7 +161,9 @@ class SyncEngine:
         return CycleResult("full", version, upserts=len(periods), differences=differences)
 
     def _succeed(self, now: datetime, status: SyncStatus, batch: Batch, full: bool) -> None:
-        clock = batch.server_time or now
+        # The earlier of both clocks: an upstream clock running ahead would skip changes, and
+        # so would ours.
+        clock = min(batch.server_time or now, now)
         self.store.write_status(
             replace(
                 status,
@@ -208,23 +216,28 @@ def _upsert(
     start: date,
     end: date,
 ) -> int:
-    """Apply a batch to the working copy; a period moved out of the window leaves it."""
+    """Apply a batch to the working copy and return how many periods it really changed.
+
+    A period moved out of the window leaves it; re-sent identical periods count for nothing.
+    """
     for category, table in batch.names.items():
         names.setdefault(category, {}).update(table)
+    changed = 0
     for period in batch.periods:
         if start <= period.day <= end:
+            changed += periods.get(period.id) != period
             periods[period.id] = period
         else:
-            periods.pop(period.id, None)
-    return len(batch.periods)
+            changed += periods.pop(period.id, None) is not None
+    return changed
 
 
 def _count_differences(old: Snapshot, new: Snapshot) -> int:
     """Return how many periods of the common window differ between two snapshots."""
     start, end = max(old.window_start, new.window_start), min(old.window_end, new.window_end)
-
-    def in_common(snapshot: Snapshot) -> dict[int, Period]:
-        return {pid: p for pid, p in snapshot.periods.items() if start <= p.day <= end}
-
-    before, after = in_common(old), in_common(new)
+    before, after = _in_window(old, start, end), _in_window(new, start, end)
     return sum(1 for pid in before.keys() | after.keys() if before.get(pid) != after.get(pid))
+
+
+def _in_window(snapshot: Snapshot, start: date, end: date) -> dict[int, Period]:
+    return {pid: p for pid, p in snapshot.periods.items() if start <= p.day <= end}

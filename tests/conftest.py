@@ -111,7 +111,7 @@ def source(fake: FakeUntis, session) -> UntisSource:
 
 
 SCHEDULE = Schedule(refresh_s=60, idle_refresh_s=900, school_hours=(time(6, 30), time(17, 0)),
-                    full_reload_s=86400)
+                    full_reload_at=time(3, 0))
 
 
 @pytest.fixture

@@ -177,9 +177,46 @@ def test_no_secret_reaches_a_response(client, fake):
         assert secret not in client.get(path).get_data(as_text=True)
 
 
-def test_dates_default_to_the_school_local_day(client, clock):
-    clock.set_local(datetime.combine(MONDAY, time(23, 30)))  # 22:30 UTC, still Monday here
-    assert client.get("/api/v1/changes").get_json()["date"] == MONDAY.isoformat()
-    clock.advance(hours=1)
-    assert client.get("/api/v1/changes").get_json()["date"] == (
-        MONDAY + timedelta(days=1)).isoformat()
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [(time(9, 0), MONDAY), (time(11, 40), MONDAY + timedelta(days=1)),
+     (time(17, 30), MONDAY + timedelta(days=1)), (time(23, 30), MONDAY + timedelta(days=1))],
+    ids=["during lessons", "after the last period", "after the switch hour",
+         "late evening"],
+)
+def test_without_a_date_the_api_shows_the_day_boards_show(client, clock, local, expected):
+    clock.set_local(datetime.combine(MONDAY, local))
+    assert client.get("/api/v1/changes").get_json()["date"] == expected.isoformat()
+
+
+def test_a_quote_in_a_parameter_is_a_clean_404_not_a_500(client):
+    response = client.get('/api/v1/changes?class="5a"')
+    assert response.status_code == 404
+    assert client.get('/api/v1/changes?x="').status_code == 200
+
+
+def test_a_sync_without_changes_still_refreshes_as_of(client, clock, engine):
+    first = client.get("/api/v1/changes")
+    clock.advance(minutes=5)
+    assert engine.run_cycle(clock()).version == 1  # nothing changed upstream
+    again = client.get("/api/v1/changes", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200
+    assert again.get_json()["as_of"] == clock().isoformat()
+
+
+def test_a_wrong_method_answers_405_with_allow(client):
+    response = client.post("/api/v1/changes")
+    assert response.status_code == 405 and "GET" in response.headers["Allow"]
+
+
+def test_healthz_allows_the_longer_idle_interval_outside_school_hours(fake, clock, engine):
+    app = create_app(untis_settings(fake))
+    rt = app.extensions["signage"]
+    rt.clock, rt.store = clock, engine.store
+    clock.set_local(datetime.combine(MONDAY, time(18, 0)))
+    engine.run_cycle(clock())
+    client = app.test_client()
+    clock.advance(seconds=rt.settings.stale_after_s + 60)  # stale by the school-hours limit
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    clock.advance(seconds=rt.settings.idle_stale_after_s)
+    assert client.get("/healthz").status_code == 503

@@ -74,7 +74,7 @@ def test_empty_test_config_gives_the_demo_with_documented_defaults():
     assert settings.switch_day_at == time(17, 0)
     assert settings.default_profile == "public"
     assert settings.language == "de"
-    assert settings.full_reload_s == 86400
+    assert settings.full_reload_at == time(3, 0)
     assert settings.redis_url is None
     assert dict(settings.upstream) == {}
 
@@ -204,6 +204,14 @@ def test_test_config_ignores_the_environment(monkeypatch: pytest.MonkeyPatch):
                      "http:// or https://", id="URL without scheme"),
         pytest.param({**UNTIS, "UNTIS_URL": "ftp://school.webuntis.com"}, "SIGNAGE_UNTIS_URL",
                      "http:// or https://", id="URL not http"),
+        pytest.param({"REFRESH_SECONDS": "²"}, "SIGNAGE_REFRESH_SECONDS", "whole number",
+                     id="refresh a superscript digit"),
+        pytest.param({**UNTIS, "UNTIS_URL": "https://s.webuntis.com/?token=abc"},
+                     "SIGNAGE_UNTIS_URL", "without user, query or fragment", id="URL with query"),
+        pytest.param({**UNTIS, "UNTIS_URL": "https://u:pw@s.webuntis.com"},
+                     "SIGNAGE_UNTIS_URL", "without user, query or fragment", id="URL with user"),
+        pytest.param({"FULL_RELOAD_AT": "nightly"}, "SIGNAGE_FULL_RELOAD_AT", "HH:MM",
+                     id="full reload at not a time"),
         pytest.param({"TIMEZONE": "Mars/Olympus"}, "SIGNAGE_TIMEZONE", "IANA time zone",
                      id="unknown timezone"),
         pytest.param({"TIMEZONE": "Europe"}, "SIGNAGE_TIMEZONE", "IANA time zone",

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from signage.demo.school import CLASSES, ROOMS, TEACHERS, DemoSchool
+from signage.demo.school import CLASSES, MAX_CHANGES, ROOMS, TEACHERS, DemoSchool
 from signage.demo.server import FakeUntis
 from signage.plan import change_rows
 from signage.sources.untis import UntisSource
@@ -68,3 +68,15 @@ def test_the_planner_keeps_changing_the_plan_and_deltas_follow(demo, demo_engine
     fresh = SyncEngine(demo_engine.source, MemoryStore(), TZ, 7, SCHEDULE)
     fresh.run_cycle(clock())
     assert fresh.store.snapshot().periods == demo_engine.store.snapshot().periods
+
+
+def test_the_planner_calms_busy_days_down_again(demo):
+    days = [MONDAY + timedelta(days=offset) for offset in range(3)]
+    for day in days:
+        demo.load_day(day)
+    for _ in range(400):
+        demo.step(MONDAY)
+    for day in days:
+        changed = demo._periods(day, "CHANGED") + demo._periods(day, "CANCELLED")
+        regular = demo._periods(day, "REGULAR")
+        assert len(changed) <= MAX_CHANGES + 2 and len(regular) > 3 * len(changed)

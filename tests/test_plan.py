@@ -11,7 +11,9 @@ from signage.plan import (
     board_names,
     change_rows,
     classify,
+    display_day,
     find_name,
+    in_school_hours,
     natural_key,
     rows_for,
     without_teachers,
@@ -449,3 +451,49 @@ def test_natural_key_orders_numbers_by_value(smaller, larger):
 
 def test_natural_key_treats_case_variants_as_equal():
     assert natural_key("5A") == natural_key("5a")
+
+
+# Monday to Wednesday and next Monday have lessons (units 1-4); the weekend has none.
+FRIDAY = MONDAY + timedelta(days=4)
+WEEK = snapshot(*(lesson(10 * d + u, u, day=MONDAY + timedelta(days=d))
+                  for d in (0, 1, 2, 4) for u in (1, 2, 3, 4)))
+SWITCH_AT = time(17, 0)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        pytest.param(datetime.combine(MONDAY, time(7, 0)), MONDAY, id="before the first lesson"),
+        pytest.param(datetime.combine(MONDAY, time(11, 0)), MONDAY, id="during the last lesson"),
+        pytest.param(datetime.combine(MONDAY, time(11, 30)), TUESDAY,
+                     id="once the last lesson is over"),
+        pytest.param(datetime.combine(TUESDAY, time(17, 0)), MONDAY + timedelta(days=2),
+                     id="at the switch hour"),
+        pytest.param(datetime.combine(MONDAY + timedelta(days=2), time(12, 0)), FRIDAY,
+                     id="a day without lessons is skipped"),
+        pytest.param(datetime.combine(MONDAY + timedelta(days=5), time(10, 0)),
+                     MONDAY + timedelta(days=5), id="nothing left in the window: today"),
+    ],
+)
+def test_boards_show_today_or_the_next_school_day(now, expected):
+    assert display_day(WEEK, now, SWITCH_AT) == expected
+
+
+def test_without_data_boards_show_today():
+    assert display_day(None, datetime.combine(MONDAY, time(20, 0)), SWITCH_AT) == MONDAY
+
+
+@pytest.mark.parametrize(
+    ("now", "data", "expected"),
+    [
+        pytest.param(datetime.combine(MONDAY, time(9, 0)), WEEK, True, id="a school morning"),
+        pytest.param(datetime.combine(MONDAY, time(5, 0)), WEEK, False, id="before hours"),
+        pytest.param(datetime.combine(MONDAY, time(17, 0)), WEEK, False, id="at the end"),
+        pytest.param(datetime.combine(MONDAY + timedelta(days=5), time(9, 0)), WEEK, False,
+                     id="saturday morning"),
+        pytest.param(datetime.combine(MONDAY + timedelta(days=5), time(9, 0)), None, True,
+                     id="no data yet"),
+    ],
+)
+def test_school_hours_are_the_hours_of_days_with_lessons(now, data, expected):
+    assert in_school_hours(now, (time(6, 30), time(17, 0)), data) is expected

@@ -181,7 +181,7 @@ def test_a_window_that_lost_all_overlap_is_loaded_in_full(engine, store, fake, c
 
 def test_the_periodic_full_reload_reports_what_the_deltas_missed(source, store, fake, clock,
                                                                 caplog):
-    engine = SyncEngine(source, store, TZ, 2, replace(SCHEDULE, full_reload_s=3600))
+    engine = SyncEngine(source, store, TZ, 2, replace(SCHEDULE, full_reload_at=time(10, 0)))
     engine.run_cycle(clock())
     with fake.lock:  # vanish without a trace in deleted-periods: only a full load can notice
         del fake.periods[1012]
@@ -241,3 +241,31 @@ def test_the_window_follows_the_school_day_across_the_spring_change(engine, stor
     clock.now = datetime(2027, 3, 28, 22, 30, tzinfo=UTC)  # 00:30 on the 29th (CEST)
     engine.run_cycle(clock(), force=True)
     assert store.snapshot().window_start == date(2027, 3, 29)
+
+
+def test_an_empty_full_reload_does_not_blank_the_boards(source, store, fake, clock):
+    engine = SyncEngine(source, store, TZ, 2, replace(SCHEDULE, full_reload_at=time(10, 0)))
+    engine.run_cycle(clock())
+    good = store.current()
+    clock.set_local(datetime.combine(MONDAY, time(10, 1)))
+    fake.inject(Fault("timetable", status=200, body=b'{"timetableData": {"periods": []}}'))
+    result = engine.run_cycle(clock())
+    assert result.outcome == "failed" and "no periods" in result.error
+    assert store.current() == good
+
+
+def test_an_upstream_clock_running_ahead_does_not_push_the_cursor_ahead(engine, store, fake,
+                                                                         clock):
+    fake.clock = lambda: clock() + timedelta(days=2000)
+    engine.run_cycle(clock())
+    assert store.status().cursor == clock() - timedelta(seconds=CURSOR_OVERLAP_S)
+
+
+def test_upserts_count_only_periods_that_changed(engine, fake, clock):
+    engine.run_cycle(clock())
+    clock.advance(seconds=30)
+    fake.update_period(1010, status="CANCELLED")
+    assert engine.run_cycle(clock()).upserts == 1
+    clock.advance(seconds=30)  # the overlap sends 1010 again, unchanged
+    result = engine.run_cycle(clock())
+    assert result.upserts == 0 and result.version == 2

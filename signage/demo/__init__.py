@@ -25,7 +25,6 @@ class Demo:
     """A running demo upstream: its settings for the WebUntis v3 client, and a way to stop it."""
 
     fake: FakeUntis
-    school: DemoSchool
     stop_event: threading.Event
 
     def settings(self) -> dict[str, str]:
@@ -48,9 +47,11 @@ def start_demo(tz: ZoneInfo, planner_interval_s: float = PLANNER_INTERVAL_S) -> 
 
     def plan() -> None:
         while not stop_event.wait(planner_interval_s):
-            what = school.step(datetime.now(tz).date())
-            log.debug("demo planner: %s", what)
+            try:
+                log.debug("demo planner: %s", school.step(datetime.now(tz).date()))
+            except Exception:  # a loop boundary: one bad step must not end the demo's changes
+                log.exception("demo planner step failed")
 
     threading.Thread(target=plan, name="demo-planner", daemon=True).start()
     log.info("demo school serving WebUntis v3 on %s", fake.url)
-    return Demo(fake, school, stop_event)
+    return Demo(fake, stop_event)

@@ -36,6 +36,7 @@ SUBJECTS = {  # subject -> (weekly units, special room or None)
     "Ch": (2, "Ch1"), "Ph": (2, "Ph1"), "Ek": (2, None), "G": (2, None), "Pk": (2, None),
     "Mu": (2, "Mu1"), "Ku": (2, "Ku1"), "Sp": (2, "TH1"), "Rel": (2, None),
 }
+MAX_CHANGES = 25  # changed or cancelled periods a day may have before the planner calms down
 NOTES_CANCELLED = ["Aufgaben in Moodle", "entfällt", "Selbststudium"]
 NOTES_SUBSTITUTION = ["", "Material liegt im Fach", "bitte Buch mitbringen"]
 
@@ -119,8 +120,13 @@ class DemoSchool:
         """Make one plausible change on today or one of the next two days; return what."""
         day = today + timedelta(days=self.rng.choice((0, 0, 1, 2)))
         actions = [self._substitute_one, self._cancel_one, self._room_swap, self._extra_lesson,
-                   self._exam, self._revert_one, self._revert_one, self._delete_extra]
+                   self._exam]
         with self.fake.lock:
+            if len(self._periods(day, "CHANGED") + self._periods(day, "CANCELLED")) > MAX_CHANGES:
+                # A busy day calms down again: the plan never drifts into all-changed.
+                actions = [self._revert_one, self._delete_extra]
+            elif self.rng.random() < 0.3:
+                actions = [self._revert_one, self._delete_extra]
             return self.rng.choice(actions)(day, self.rng) or "nothing to change"
 
     def _periods(self, day: date, status: str = "REGULAR") -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ import secrets
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 API = "/WebUntis/api/rest/extern/v3"
 ENDPOINTS = {"token", "timetable", "deleted"}
+MAX_RECORDED = 10_000  # the demo runs for months: keep the newest requests only
 
 
 @dataclass
@@ -78,7 +80,7 @@ class FakeUntis:
         self.periods: dict[int, dict[str, Any]] = {}
         self.modified: dict[int, datetime] = {}  # period id -> UTC instant of its last change
         self.deleted: list[tuple[datetime, int]] = []
-        self.requests: list[Recorded] = []
+        self.requests: deque[Recorded] = deque(maxlen=MAX_RECORDED)
         self.faults: list[Fault] = []
         self.day_loader: Callable[[date], None] | None = None
         self._loaded_days: set[date] = set()
@@ -187,7 +189,9 @@ class FakeUntis:
         if _basic(headers.get("authorization", "")) != self.credentials:
             return 401, {}, {"error": "invalid_client", "error_description": "bad credentials"}
         token = secrets.token_urlsafe(16)
-        self._tokens[token] = time.monotonic() + self.token_ttl_s
+        now = time.monotonic()
+        self._tokens = {t: expiry for t, expiry in self._tokens.items() if expiry > now}
+        self._tokens[token] = now + self.token_ttl_s
         body = {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl_s}
         return 200, {}, body
 

@@ -12,9 +12,7 @@ from signage.sources.base import Batch, Changes, Source, SourceError, SourceUnav
 REGISTRY = {
     "untis": untis.UntisSource,
 }
-REQUIRED_SETTINGS = {
-    "untis": untis.REQUIRED_SETTINGS,
-}
+REQUIRED_SETTINGS = {name: source.REQUIRED_SETTINGS for name, source in REGISTRY.items()}
 
 __all__ = [
     "REGISTRY",

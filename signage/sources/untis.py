@@ -32,13 +32,13 @@ from signage.sources.untis_parse import parse_deleted, parse_timetable
 API_PATH = "/WebUntis/api/rest/extern/v3"
 TOKEN_PATH = "/WebUntis/api/sso/v3/{tenant}/token"  # noqa: S105 - a path, not a secret
 TOKEN_MARGIN_S = 30.0
-REQUIRED_SETTINGS = ("UNTIS_URL", "UNTIS_TENANT", "UNTIS_CLIENT_ID", "UNTIS_CLIENT_SECRET")
 
 
 class UntisSource:
     """Reads periods and deletions from one WebUntis v3 tenant."""
 
     name = "untis"
+    REQUIRED_SETTINGS = ("UNTIS_URL", "UNTIS_TENANT", "UNTIS_CLIENT_ID", "UNTIS_CLIENT_SECRET")
 
     def __init__(
         self,
@@ -133,7 +133,7 @@ def _json_or_error(response: requests.Response, what: str) -> Any:
         raise SourceError(f"{what}: HTTP {status}{_upstream_detail(response)}")
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise SourceError(f"{what}: answer is not valid JSON") from None
     except requests.RequestException as exc:  # a body cut off mid-way, broken gzip
         raise SourceUnavailable(f"{what}: answer could not be read ({type(exc).__name__})") from exc

@@ -26,17 +26,19 @@ def parse_timetable(payload: Any, tz: ZoneInfo) -> Batch:
     if not isinstance(payload, dict):
         raise SourceError(f"timetable answer is {type(payload).__name__}, not an object")
     data = payload.get("timetableData")
-    if not isinstance(data, dict) or not isinstance(data.get("periods", []), list):
+    if not isinstance(data, dict) or not isinstance(data.get("periods"), list):
+        # "No changes" is an empty list; a missing list is a broken answer, not an empty day.
         raise SourceError("timetable answer has no timetableData.periods list")
-    header = payload.get("headerData") or {}
+    header = payload.get("headerData")
+    header = {} if header is None else header
     if not isinstance(header, dict):
         raise SourceError("timetable answer's headerData is not an object")
-    periods = [_parse_period(raw, tz) for raw in data.get("periods") or []]
+    periods = [_parse_period(raw, tz) for raw in data["periods"]]
     created = header.get("created")
     school = header.get("school") if isinstance(header.get("school"), dict) else {}
     return Batch(
         periods=periods,
-        names=_parse_master_data(payload.get("masterData") or {}),
+        names=_parse_master_data({} if (md := payload.get("masterData")) is None else md),
         school=str(school.get("name") or school.get("displayName") or ""),
         server_time=_local_to_utc(_parse_time(created, "headerData.created", tz), tz)
         if created
@@ -119,7 +121,7 @@ def _parse_refs(value: Any, where: str) -> tuple[Ref, ...]:
         if not isinstance(item, dict) or not _is_id(item.get("id")):
             raise SourceError(f"{where} holds a reference without an id")
         status = item.get("status") or REGULAR
-        if status not in REF_STATUSES:
+        if not isinstance(status, str) or status not in REF_STATUSES:
             raise SourceError(f"{where} has unknown reference status {status!r}")
         refs.append(Ref(item["id"], status))
     return tuple(refs)
@@ -130,15 +132,18 @@ def _parse_time(value: Any, where: str, tz: ZoneInfo) -> datetime:
         raise SourceError(f"{where} is missing or not a string")
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise SourceError(f"{where} is not an ISO 8601 time: {value[:40]!r}") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(tz).replace(tzinfo=None)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(tz).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: an offset pushing past year 1 or 9999
+        raise SourceError(f"{where} is not a usable ISO 8601 time: {value[:40]!r}") from None
     return parsed
 
 
 def _local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
-    return local.replace(tzinfo=tz).astimezone(UTC)
+    try:
+        return local.replace(tzinfo=tz).astimezone(UTC)
+    except OverflowError:
+        raise SourceError(f"time {local.isoformat()} is out of range") from None
 
 
 def _related_id(value: Any) -> int | None:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+import hashlib
+import json
+from datetime import date, datetime
+
+from flask import Blueprint, Response, abort, jsonify, request
 
 from signage.model import Snapshot
-from signage.plan import BOARD_CATEGORIES, board_names, change_rows, rows_for, without_teachers
+from signage.plan import (
+    BOARD_CATEGORIES,
+    board_names,
+    change_rows,
+    display_day,
+    rows_for,
+    without_teachers,
+)
 from signage.runtime import runtime
 from signage.views.params import day_param, name_param, param
 
@@ -25,20 +36,28 @@ def _staff() -> bool:
 
 @bp.get("/changes")
 def changes():
-    """Return one day's change rows, optionally for one class, room or teacher."""
+    """Return one day's change rows, optionally for one class, room or teacher.
+
+    Without `?date=` the day is the one boards show: today, or the next school day once
+    today's lessons are over.
+    """
     rt = runtime()
     version, snapshot = _snapshot()
-    day = day_param(rt.clock().astimezone(rt.settings.tz).date())
+    local_now = rt.clock().astimezone(rt.settings.tz).replace(tzinfo=None)
+    day = day_param(display_day(snapshot, local_now, rt.settings.switch_day_at))
     if param("teacher") is not None and not _staff():
         abort(403, "teacher filters need the staff profile")
+    filters = {kind: name_param(snapshot, kind, value)
+               for kind in BOARD_CATEGORIES if (value := param(kind)) is not None}
+    last_success = rt.store.status().last_success
+    etag = _etag(version, last_success, day, filters)
+    if etag in request.if_none_match:  # before any rendering: the kiosk's cheap path
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
     rows = change_rows(snapshot, day)
-    for kind, category in BOARD_CATEGORIES.items():
-        value = param(kind)
-        if value is not None:
-            rows = rows_for(rows, category, name_param(snapshot, kind, value))
+    for kind, name in filters.items():
+        rows = rows_for(rows, BOARD_CATEGORIES[kind], name)
     if not _staff():
         rows = without_teachers(rows)
-    last_success = rt.store.status().last_success
     body = {
         "date": day.isoformat(),
         "as_of": last_success.isoformat() if last_success else None,
@@ -48,8 +67,15 @@ def changes():
         body["window"] = {"start": snapshot.window_start.isoformat(),
                           "end": snapshot.window_end.isoformat()}
     response = jsonify(body)
-    response.set_etag(f"{version}-{request.query_string.decode(errors='replace')}-{day}")
-    return response.make_conditional(request)
+    response.set_etag(etag)
+    return response
+
+
+def _etag(version: int, as_of: datetime | None, day: date, filters: dict[str, str]) -> str:
+    """Return an ETag naming everything an answer depends on (a hash: names may hold quotes)."""
+    key = json.dumps([version, as_of.isoformat() if as_of else None, day.isoformat(),
+                      sorted(filters.items()), _staff()])
+    return hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
 
 
 def _names(kind: str):

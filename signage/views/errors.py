@@ -23,7 +23,9 @@ def _http_error(error: HTTPException):
     else:
         response = render_template("error.html", code=error.code, title=error.name,
                                    message=message)
-    return response, error.code
+    # Keep what a client needs to correct itself, such as Allow on a 405.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() == "allow"]
+    return response, error.code, headers
 
 
 def _unexpected(error: Exception):

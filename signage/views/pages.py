@@ -12,7 +12,7 @@ bp = Blueprint("pages", __name__)
 
 @bp.get("/")
 def index():
-    """List the classes and rooms that have boards, or say that data is still coming."""
+    """List the classes and rooms (teachers for staff) that have boards, or say data is coming."""
     rt = runtime()
     snapshot = rt.store.snapshot()
     status = rt.store.status()
@@ -21,6 +21,9 @@ def index():
         school=snapshot.school if snapshot else "",
         classes=board_names(snapshot, "classes") if snapshot else [],
         rooms=board_names(snapshot, "rooms") if snapshot else [],
+        teachers=board_names(snapshot, "teachers")
+        if snapshot and rt.settings.default_profile == "staff"
+        else [],
         last_success=last.astimezone(rt.settings.tz) if (last := status.last_success) else None,
         last_error=status.last_error,
     )
