@@ -113,6 +113,15 @@ class ChangeRow:
     original_rooms: tuple[str, ...]
     kinds: tuple[str, ...]
     text: str = ""
+    units: tuple[int, int] | None = None  # first and last unit of the day's grid (1-based)
+
+    @property
+    def unit_label(self) -> str:
+        """Return the units as a board shows them: "3" or "3-4" ("" when off the grid)."""
+        if self.units is None:
+            return ""
+        first, last = self.units
+        return str(first) if first == last else f"{first}-{last}"
 
     def to_json(self) -> dict:
         """Return the row as the public JSON contract (DESIGN.md §3) spells it."""

@@ -26,24 +26,36 @@ _EQUIVALENCE_CATEGORIES = CATEGORIES  # v3: classes, departments, resources, stu
 
 def change_rows(snapshot: Snapshot, day: date) -> list[ChangeRow]:
     """Return every change row of `day`, double periods merged, sorted by time and class."""
+    return [row for row in day_rows(snapshot, day) if row.kinds]
+
+
+def day_rows(snapshot: Snapshot, day: date) -> list[ChangeRow]:
+    """Return every period of `day` as a row (regular ones with no kinds), double periods
+    merged, sorted by time and class; rows carry their units of the day's time grid."""
     periods = sorted(
         (p for p in snapshot.periods.values() if p.day == day), key=lambda p: (p.start, p.id)
     )
     grid = sorted({p.start for p in periods if p.type in GRID_TYPES})
+    unit_of = {start: number for number, start in enumerate(grid, start=1)}
     rows = []
     for group in _merge_groups(periods, grid):
-        row = classify(group, snapshot)
-        if row is not None:
-            rows.append(row)
+        row = classify(group, snapshot, include_regular=True)
+        first, last = unit_of.get(group[0].start), unit_of.get(group[-1].start)
+        if row is not None and first is not None and last is not None:
+            row = replace(row, units=(first, last))
+        rows.append(row)
     rows.sort(key=lambda r: (r.start, r.end, [natural_key(c) for c in r.classes]))
     return rows
 
 
-def classify(group: Sequence[Period], snapshot: Snapshot) -> ChangeRow | None:
-    """Return the change row of one period (or merged double period), None when unchanged."""
+def classify(
+    group: Sequence[Period], snapshot: Snapshot, include_regular: bool = False
+) -> ChangeRow | None:
+    """Return the row of one period (or merged double period); None when unchanged, unless
+    `include_regular` asks for regular periods too (as rows without kinds)."""
     first, last = group[0], group[-1]
     kinds = _kinds(group)
-    if not kinds:
+    if not kinds and not include_regular:
         return None
 
     def names(category: str, wanted: Iterable[str]) -> tuple[str, ...]:

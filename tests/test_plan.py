@@ -11,6 +11,7 @@ from signage.plan import (
     board_names,
     change_rows,
     classify,
+    day_rows,
     display_day,
     find_name,
     in_school_hours,
@@ -497,3 +498,14 @@ def test_without_data_boards_show_today():
 )
 def test_school_hours_are_the_hours_of_days_with_lessons(now, data, expected):
     assert in_school_hours(now, (time(6, 30), time(17, 0)), data) is expected
+
+
+def test_day_rows_list_regular_periods_too_with_their_units():
+    # The grid is read off the day's periods: every unit has a lesson somewhere in the school.
+    data = snapshot(lesson(1, 1), lesson(2, 2), lesson(3, 3, status="CANCELLED"),
+                    lesson(4, 5, cls=2, lesson_id=202), lesson(5, 4, cls=3, lesson_id=303))
+    rows = day_rows(data, MONDAY)
+    assert [(r.unit_label, r.kinds, r.classes) for r in rows] == [
+        ("1-2", (), ("5a",)), ("3", ("cancelled",), ("5a",)), ("4", (), ("10a",)),
+        ("5", (), ("5b",))]
+    assert [r.unit_label for r in change_rows(data, MONDAY)] == ["3"]
