@@ -43,11 +43,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["signage"] = Runtime(settings=settings, store=MemoryStore())
 
     from signage import cli
-    from signage.views import api, errors, health, pages
+    from signage.views import api, boards, errors, health, ical, pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(boards.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(ical.bp)
     errors.register(app)
     app.cli.add_command(cli.signage)
     return app

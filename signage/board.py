@@ -1,0 +1,101 @@
+"""Pure board layout: what each board lists, in which order, and how the overview pages.
+
+Contract: boards get `ChangeRow`s from `plan` and return display structures; no Flask, no I/O.
+The overview pages by a capacity in rows: a class group is never split across two pages; a group
+larger than a page fills whole pages of its own, each after the first marked as a continuation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from signage.model import ChangeRow
+from signage.plan import natural_key
+
+# Kind -> (icon, German word). The word is always shown: an icon alone is not enough.
+KIND_LABELS = {
+    "cancelled": ("✕", "Entfall"),
+    "substitution": ("⇄", "Vertretung"),
+    "room_change": ("⌂", "Raumänderung"),
+    "additional": ("+", "Zusatzstunde"),
+    "exam": ("✎", "Klausur"),
+    "moved": ("↷", "Verlegung"),
+    "changed": ("!", "Änderung"),
+}
+DWELL_BASE_S = 8
+DWELL_PER_ROW_S = 1
+
+
+@dataclass(frozen=True)
+class Group:
+    """One class's rows on an overview page."""
+
+    name: str
+    rows: tuple[ChangeRow, ...]
+    continued: bool = False  # the group began on an earlier page
+
+
+@dataclass(frozen=True)
+class Page:
+    """One overview page and how long a kiosk shows it."""
+
+    groups: tuple[Group, ...]
+
+    @property
+    def size(self) -> int:
+        """Return the number of rows on the page."""
+        return sum(len(g.rows) for g in self.groups)
+
+    @property
+    def dwell_s(self) -> int:
+        """Return how long to show the page: longer the more rows there are to read."""
+        return DWELL_BASE_S + DWELL_PER_ROW_S * self.size
+
+
+def group_by_class(rows: Iterable[ChangeRow]) -> list[Group]:
+    """Return the rows grouped by class name (naturally ordered); a row of two classes is
+    listed under each."""
+    groups: dict[str, list[ChangeRow]] = {}
+    for row in rows:
+        for name in row.classes or ("—",):
+            groups.setdefault(name, []).append(row)
+    return [Group(name, tuple(groups[name])) for name in sorted(groups, key=natural_key)]
+
+
+def paginate(groups: Sequence[Group], capacity: int) -> list[Page]:
+    """Return pages of at most `capacity` rows; groups stay whole unless larger than a page."""
+    if capacity < 1:
+        raise ValueError("a page holds at least one row")
+    pages: list[list[Group]] = []
+    current: list[Group] = []
+    used = 0
+    for group in groups:
+        if used and used + len(group.rows) > capacity:
+            pages.append(current)
+            current, used = [], 0
+        if len(group.rows) <= capacity:
+            current.append(group)
+            used += len(group.rows)
+            continue
+        for start in range(0, len(group.rows), capacity):  # larger than a page: split it
+            if current:
+                pages.append(current)
+            chunk = group.rows[start:start + capacity]
+            current, used = [Group(group.name, chunk, continued=start > 0)], len(chunk)
+    if current or not pages:
+        pages.append(current)
+    return [Page(tuple(page)) for page in pages]
+
+
+def teacher_order(rows: Iterable[ChangeRow], name: str) -> list[ChangeRow]:
+    """Return a teacher's rows with the lessons they substitute first, then the rest by time."""
+    rows = list(rows)
+    return sorted(rows, key=lambda r: (not (name in r.teachers and "substitution" in r.kinds),
+                                       r.start))
+
+
+def row_key(row: ChangeRow) -> str:
+    """Return a key that names a row across refreshes (kiosks mark new ones)."""
+    return "|".join((row.date.isoformat(), row.start, ",".join(row.classes),
+                     ",".join(row.kinds), ",".join(row.teachers), ",".join(row.rooms), row.text))

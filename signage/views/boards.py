@@ -1,0 +1,143 @@
+"""HTML boards: overview, class, room, teacher. Kiosks poll them for `?part=board` with
+If-None-Match; a matching ETag is answered 304 before anything is rendered."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+
+from signage.board import KIND_LABELS, group_by_class, paginate, row_key, teacher_order
+from signage.model import ChangeRow, Snapshot
+from signage.plan import (
+    BOARD_CATEGORIES,
+    change_rows,
+    day_rows,
+    display_day,
+    rows_for,
+    without_teachers,
+)
+from signage.runtime import runtime
+from signage.views.freshness import freshness
+from signage.views.params import day_param, name_param, param
+
+bp = Blueprint("boards", __name__, url_prefix="/board")
+
+TITLES = {"class": "Klasse", "room": "Raum", "teacher": "Lehrkraft"}
+WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+DEFAULT_ROWS = 16
+KIOSK_POLL_S = 30
+
+
+def _staff() -> bool:
+    return runtime().settings.default_profile == "staff"
+
+
+@bp.get("/overview")
+def overview():
+    """Show every change of the day, grouped by class, paged for big screens."""
+    return _board("overview", None)
+
+
+@bp.get("/class/<name>")
+def class_board(name: str):
+    """Show one class's day: every period, changes highlighted (or changes only)."""
+    return _board("class", name)
+
+
+@bp.get("/room/<name>")
+def room_board(name: str):
+    """Show what happens in one room today, lessons moved in and out included."""
+    return _board("room", name)
+
+
+@bp.get("/teacher/<name>")
+def teacher_board(name: str):
+    """Show one teacher's day, their substitutions first (staff profile only)."""
+    if not _staff():
+        abort(403, "teacher boards need the staff profile")
+    return _board("teacher", name)
+
+
+def _board(kind: str, raw_name: str | None):
+    rt = runtime()
+    version, snapshot = rt.store.current()
+    fresh = freshness(rt)
+    local_now = rt.clock().astimezone(rt.settings.tz).replace(tzinfo=None)
+    if snapshot is None:
+        return _render_empty(kind, raw_name, fresh)
+    name = name_param(snapshot, kind, raw_name) if raw_name is not None else None
+    day = day_param(display_day(snapshot, local_now, rt.settings.switch_day_at))
+    view = "changes" if param("view") == "changes" else "day"
+    rows_per_page = _rows_param()
+    part = param("part") == "board"
+    # The page and its board region share one ETag: the kiosk script starts from the page's.
+    etag = _etag(version, fresh.last_success, day, kind, name, view, rows_per_page)
+    if etag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    rows = _rows(snapshot, kind, name, day, view)
+    context = {
+        "kind": kind, "name": name, "day": day, "weekday": WEEKDAYS[day.weekday()],
+        "title": f"{TITLES[kind]} {name}" if name else "Vertretungsplan",
+        "school": snapshot.school, "fresh": fresh, "tz": rt.settings.tz,
+        "labels": KIND_LABELS, "row_key": row_key, "view": view,
+        "in_window": snapshot.covers(day), "rows": rows,
+        "pages": paginate(group_by_class(rows), rows_per_page) if kind == "overview" else None,
+        "now": _now_and_next(rows, local_now) if day == local_now.date() else (None, None),
+        "poll_s": min(KIOSK_POLL_S, rt.settings.refresh_s), "etag": f'"{etag}"',
+        "poll_url": url_for(request.endpoint, **request.view_args,
+                            **{k: v for k, v in request.args.items() if k != "part"},
+                            part="board"),
+    }
+    template = "_board_region.html" if part else "board.html"
+    response = Response(render_template(template, **context))
+    response.set_etag(etag)
+    response.cache_control.no_cache = True
+    return response
+
+
+def _render_empty(kind: str, raw_name: str | None, fresh):
+    """Before the first sync: a board that says data is coming, and keeps polling."""
+    html = render_template("board.html", kind=kind, name=raw_name, rows=None, pages=None,
+                           title=TITLES.get(kind, "Vertretungsplan"), school="", fresh=fresh,
+                           day=None, weekday="", labels=KIND_LABELS, row_key=row_key,
+                           view="day", in_window=True, now=(None, None), poll_s=5,
+                           poll_url=request.full_path, tz=runtime().settings.tz, etag=None)
+    return Response(html, status=503, headers={"Retry-After": "5"})
+
+
+def _rows(snapshot: Snapshot, kind: str, name: str | None, day: date,
+          view: str) -> list[ChangeRow]:
+    if kind == "overview":
+        rows = change_rows(snapshot, day)
+    else:
+        source = change_rows(snapshot, day) if view == "changes" else day_rows(snapshot, day)
+        rows = rows_for(source, BOARD_CATEGORIES[kind], name)
+        if kind == "teacher":
+            rows = teacher_order(rows, name)
+    return rows if _staff() else without_teachers(rows)
+
+
+def _now_and_next(rows: list[ChangeRow], local_now: datetime) -> tuple[str | None, str | None]:
+    """Return the keys of the row running now and of the next one (cancelled ones skipped)."""
+    clock = local_now.strftime("%H:%M")
+    running = [r for r in rows if r.start <= clock < r.end and "cancelled" not in r.kinds]
+    coming = [r for r in rows if r.start > clock and "cancelled" not in r.kinds]
+    return (row_key(running[0]) if running else None, row_key(coming[0]) if coming else None)
+
+
+def _rows_param() -> int:
+    value = param("rows")
+    if value is None:
+        return DEFAULT_ROWS
+    if not value.isdecimal() or not 1 <= int(value) <= 200:
+        abort(400, f"rows must be a whole number from 1 to 200; got {value!r}")
+    return int(value)
+
+
+def _etag(*parts: object) -> str:
+    key = json.dumps([p.isoformat() if isinstance(p, date | datetime) else p for p in parts]
+                     + [_staff()])
+    return hashlib.blake2s(key.encode(), digest_size=12).hexdigest()

@@ -1,0 +1,43 @@
+"""How fresh the data is: shared by /healthz and the boards' "Stand" line and stale badge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from signage.plan import in_school_hours
+from signage.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The last successful sync, its age, and the limit past which data counts as stale."""
+
+    last_success: datetime | None  # aware UTC
+    age_s: int | None
+    stale_after_s: int
+
+    @property
+    def state(self) -> str:
+        """Return "never", "ok" or "stale"."""
+        if self.age_s is None:
+            return "never"
+        return "ok" if self.age_s <= self.stale_after_s else "stale"
+
+
+def freshness(rt: Runtime) -> Freshness:
+    """Return the freshness of the store's data now; outside school hours the sync polls less
+    often, so the limit is the idle one then."""
+    settings = rt.settings
+    last = rt.store.status().last_success
+    if last is None:
+        return Freshness(None, None, settings.stale_after_s)
+    now = rt.clock()
+    snapshot = rt.store.snapshot()
+    busy = all(
+        in_school_hours(t.astimezone(settings.tz).replace(tzinfo=None), settings.school_hours,
+                        snapshot)
+        for t in (now, last)
+    )
+    limit = settings.stale_after_s if busy else settings.idle_stale_after_s
+    return Freshness(last, max(0, round((now - last).total_seconds())), limit)

@@ -1,0 +1,177 @@
+"""HTML boards through the Flask test client, on a store filled by a real sync."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import pytest
+from flask import template_rendered
+
+from signage import create_app
+from signage.board import Group, paginate
+from signage.model import ChangeRow
+from tests.conftest import MONDAY, untis_settings
+
+
+@pytest.fixture
+def changed(app, fake, clock, engine):
+    """5a: a substitution with a room change (unit 2); 5b: cancelled double period (3-4);
+    10a: an exam, an extra lesson and a moved lesson."""
+    clock.advance(minutes=2)
+    fake.update_period(1011, status="CHANGED", substitutionText="Buch mitbringen",
+                       teachers=[{"id": 1, "status": "REMOVED"}, {"id": 2, "status": "ADDED"}],
+                       rooms=[{"id": 1, "status": "REMOVED"}, {"id": 3, "status": "ADDED"}])
+    fake.update_period(1022, status="CANCELLED", substitutionText="Aufgaben in Moodle")
+    fake.update_period(1023, status="CANCELLED", substitutionText="Aufgaben in Moodle")
+    fake.update_period(1030, type="EXAM", exam={"id": 1})
+    fake.update_period(1031, status="CHANGED", substitutionText="Zeit geändert")
+    fake.update_period(1032, relatedPeriod=1033)
+    fake.update_period(1033, status="ADDITIONAL", type="ADDITIONAL_PERIOD")
+    assert engine.run_cycle(clock()).outcome == "delta"
+    return app
+
+
+def test_the_overview_lists_every_change_grouped_by_class(client, changed):
+    page = client.get("/board/overview").get_data(as_text=True)
+    for word in ("Vertretung", "Raumänderung", "Entfall", "Klausur", "Änderung", "Verlegung",
+                 "Zusatzstunde"):
+        assert word in page, word
+    assert page.index("<h2>5a</h2>") < page.index("<h2>5b</h2>") < page.index("<h2>10a</h2>")
+    assert "<del>MÜL</del>" in page and "<del>R101</del>" in page
+    assert 'class="units">3-4</span>' in page  # the cancelled double period is one row
+    assert "Stand 09:02" in page and "Montag, 23.11.2026" in page
+    assert "Buch mitbringen" in page
+
+
+def test_the_class_board_shows_the_whole_day_or_changes_only(client, changed):
+    day = client.get("/board/class/5a").get_data(as_text=True)
+    assert day.count('<div class="row ') == 3  # units 1, 2 and the double period 3-4
+    assert "regular" in day
+    changes = client.get("/board/class/5a?view=changes").get_data(as_text=True)
+    assert changes.count('<div class="row ') == 1
+
+
+def test_the_room_board_shows_lessons_moved_out_and_in(client, changed):
+    out = client.get("/board/room/R101").get_data(as_text=True)
+    assert "<del>R101</del>" in out
+    into = client.get("/board/room/Bio1").get_data(as_text=True)
+    assert "Vertretung" in into and "5a" in into
+
+
+def test_the_teacher_board_lists_substitutions_first(client, changed):
+    page = client.get("/board/teacher/BEC").get_data(as_text=True)
+    first_row = page.index('class="row')
+    assert "kind-substitution" in page[first_row:first_row + 80]
+
+
+def test_the_public_profile_has_no_teacher_names_or_boards(fake, clock, engine, changed):
+    app = create_app({**untis_settings(fake), "DAYS_AHEAD": 2})
+    app.extensions["signage"].clock, app.extensions["signage"].store = clock, engine.store
+    client = app.test_client()
+    for path in ("/board/overview", "/board/class/5a", "/board/room/R101"):
+        text = client.get(path).get_data(as_text=True)
+        assert "MÜL" not in text and "BEC" not in text, path
+    assert client.get("/board/teacher/BEC").status_code == 403
+
+
+def test_no_changes_is_a_friendly_state_distinct_from_no_data(client, fake, clock, engine):
+    page = client.get("/board/overview").get_data(as_text=True)
+    assert "Heute keine Änderungen." in page and "Noch keine Daten" not in page
+    empty = create_app(untis_settings(fake)).test_client().get("/board/overview")
+    assert empty.status_code == 503
+    assert "Noch keine Daten" in empty.get_data(as_text=True)
+
+
+def test_a_matching_etag_answers_304_before_rendering(app, client, changed):
+    first = client.get("/board/overview")
+    seen = []
+
+    def record(sender, template, context, **extra):
+        seen.append(template.name)
+
+    with template_rendered.connected_to(record, app):  # Flask's own signal; nothing replaced
+        again = client.get("/board/overview?part=board",
+                           headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and again.data == b""
+        assert seen == []
+        fresh = client.get("/board/overview?part=board")
+    assert fresh.status_code == 200 and seen == ["_board_region.html"]
+    assert "<html" not in fresh.get_data(as_text=True)
+
+
+def test_the_page_carries_its_etag_and_poll_url_for_the_kiosk_script(client, changed):
+    response = client.get("/board/class/5a?view=changes")
+    page = response.get_data(as_text=True)
+    assert response.headers["ETag"].strip('"') in page
+    assert 'data-poll-url="/board/class/5a?view=changes&amp;part=board"' in page
+    assert '<noscript><meta http-equiv="refresh" content="60"></noscript>' in page
+    assert "<script>" not in page  # no inline script: CSP-friendly
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [(time(9, 0), "Montag, 23.11.2026"), (time(12, 0), "Dienstag, 24.11.2026"),
+     (time(17, 5), "Dienstag, 24.11.2026")],
+    ids=["during lessons", "after the last period", "after the switch hour"],
+)
+def test_boards_switch_to_the_next_school_day(client, clock, local, expected):
+    clock.set_local(datetime.combine(MONDAY, local))
+    assert expected in client.get("/board/overview").get_data(as_text=True)
+
+
+def test_a_date_overrides_the_day(client):
+    page = client.get("/board/overview?date=2026-11-25").get_data(as_text=True)
+    assert "Mittwoch, 25.11.2026" in page
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "text"),
+    [("/board/class/5z", 404, "5a, 5b, 10a"), ("/board/room/R9", 404, "Bio1, R101, R102"),
+     ("/board/overview?date=morgen", 400, "YYYY-MM-DD"),
+     ("/board/overview?rows=0", 400, "from 1 to 200"), ("/board/nothing", 404, "404")],
+)
+def test_bad_input_gets_a_page_that_says_what_is_accepted(client, path, status, text):
+    response = client.get(path)
+    assert response.status_code == status
+    assert text in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def row(name: str, start: str = "08:00") -> ChangeRow:
+    return ChangeRow(MONDAY, start, "08:45", (name,), ("M",), (), (), (), (), ("cancelled",))
+
+
+def group(name: str, size: int) -> Group:
+    return Group(name, tuple(row(name, f"{8 + i:02d}:00") for i in range(size)))
+
+
+@pytest.mark.parametrize(
+    ("sizes", "capacity", "pages"),
+    [
+        ([3, 3, 3], 10, [["5a", "5b", "5c"]]),
+        ([4, 4, 4], 10, [["5a", "5b"], ["5c"]]),
+        ([2, 9, 2], 10, [["5a"], ["5b"], ["5c"]]),
+        ([12], 5, [["5a"], ["5a+"], ["5a+"]]),
+        ([2, 12, 1], 5, [["5a"], ["5b"], ["5b+"], ["5b+", "5c"]]),
+        ([], 5, [[]]),
+    ],
+    ids=["all fit", "a group that does not fit opens a new page", "no group is split",
+         "a group larger than a page continues", "continuation shares its last page",
+         "no changes: one empty page"],
+)
+def test_overview_pages_never_split_a_class_group(sizes, capacity, pages):
+    groups = [group(f"5{chr(97 + i)}", size) for i, size in enumerate(sizes)]
+    result = paginate(groups, capacity)
+    assert [[g.name + ("+" if g.continued else "") for g in p.groups] for p in result] == pages
+    assert all(p.size <= capacity for p in result)
+    assert sum(p.size for p in result) == sum(sizes)
+
+
+def test_dwell_time_grows_with_the_rows_on_a_page():
+    small, large = paginate([group("5a", 2)], 10)[0], paginate([group("5a", 9)], 10)[0]
+    assert large.dwell_s > small.dwell_s
+
+
+def test_the_overview_pages_with_page_numbers(client, changed):
+    page = client.get("/board/overview?rows=1").get_data(as_text=True)
+    assert "Seite 1/" in page and "(Fortsetzung)" in page
