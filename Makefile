@@ -17,6 +17,7 @@ lint: dev-venv
 	.venv/bin/ruff check .
 
 test: dev-venv
+	@scripts/system-deps.sh
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
 

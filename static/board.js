@@ -5,7 +5,7 @@
   "use strict";
   var board = document.getElementById("board");
   if (!board) { return; }
-  var pollMs = Math.max(5, Number(board.dataset.pollS) || 30) * 1000;
+  var pollMs = Math.max(1, Number(board.dataset.pollS) || 30) * 1000;
   var maxBackoffMs = 5 * 60 * 1000;
   var newForMs = 5 * 60 * 1000;
   var etag = board.dataset.etag || null;

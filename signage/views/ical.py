@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, request
 from icalendar import Calendar, Event, vDuration
 
+from signage.board import KIND_LABELS
 from signage.model import ChangeRow, Snapshot
 from signage.plan import BOARD_CATEGORIES, day_rows, rows_for, without_teachers
 from signage.runtime import runtime
@@ -32,9 +33,6 @@ bp = Blueprint("ical", __name__, url_prefix="/ical")
 
 PRODID = "-//signage//Vertretungsplan//DE"
 FEED_TITLES = {"class": "Klasse", "room": "Raum"}
-KIND_WORDS = {"cancelled": "Entfall", "additional": "Zusatzstunde", "exam": "Klausur",
-              "moved": "Verlegung", "substitution": "Vertretung", "room_change": "Raumänderung",
-              "changed": "Änderung"}
 # Calendar clients poll subscriptions as rarely as once a day unless a feed asks for more;
 # changes matter the same morning, and a revalidation costs a 304.
 REFRESH_INTERVAL = timedelta(minutes=30)
@@ -131,7 +129,7 @@ def _at(day: date, hhmm: str, tz: ZoneInfo) -> datetime:
 def _summary(row: ChangeRow) -> str:
     """Return "M 5a", plus the change words when changed: "M 5a (Vertretung, Raumänderung)"."""
     what = " ".join((*row.subjects, *row.classes))
-    words = ", ".join(KIND_WORDS[kind] for kind in row.kinds)
+    words = ", ".join(KIND_LABELS[kind][1] for kind in row.kinds)
     if what and words:
         return f"{what} ({words})"
     return what or words or "Termin"

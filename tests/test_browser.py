@@ -1,0 +1,170 @@
+"""Boards in real headless Chromium (Debian's package) against the real server process.
+
+The server runs `flask signage serve` on the untis source, pointed at a fake WebUntis v3 server
+in this process, polling every second; the kiosk script polls the board as often.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from signage.demo.server import FakeUntis
+from tests.conftest import NAMES, TZ, period, untis_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENS = {"hd": (1920, 1080), "portrait": (1080, 1920), "uhd": (3840, 2160)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`flask signage serve` as a real process that can be stopped and started again."""
+
+    def __init__(self, fake: FakeUntis) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
+        env.update({f"SIGNAGE_{k}": v for k, v in untis_settings(fake).items()})
+        env.update(SIGNAGE_REFRESH_SECONDS="1", SIGNAGE_IDLE_REFRESH_SECONDS="1",
+                   SIGNAGE_DEFAULT_PROFILE="staff")
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "signage", "serve",
+             "--port", str(self.port)],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        raise AssertionError("the server did not become healthy within 15 s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def today() -> str:
+    return datetime.now(TZ).date().isoformat()
+
+
+@pytest.fixture
+def live_fake():
+    """A fake upstream on the real clock with today's lessons for three classes."""
+    fake = FakeUntis(TZ, school="Testschule")
+    for category, names in NAMES.items():
+        fake.add_names(category, names)
+    day = datetime.now(TZ).date()
+    for cls in (1, 2, 3):
+        for unit in range(4):
+            fake.put_period(period(1000 + 10 * cls + unit, day, unit, cls=cls, teacher=cls,
+                                   room=cls, subject=1 + unit // 2))
+    fake.update_period(1011, status="CANCELLED", substitutionText="Aufgaben in Moodle")
+    fake.backdate(list(fake.periods), fake.clock() - timedelta(days=1))
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def server(live_fake):
+    srv = Server(live_fake)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+OVERFLOWING = """() => [...document.querySelectorAll('body *')].filter(e => {
+  const r = e.getBoundingClientRect();
+  return r.width > 0 && (r.right > innerWidth + 1 || r.bottom > innerHeight + 1 || r.left < -1);
+}).map(e => e.className || e.tagName)"""
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+@pytest.mark.parametrize("board", ["overview", "class/5a", "room/R101", "teacher/MÜL"])
+def test_every_board_fits_each_screen_and_shows_its_freshness(browser, server, today,
+                                                              tmp_path, board, screen):
+    width, height = SCREENS[screen]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{server.url}/board/{board}?date={today}")
+    page.wait_for_selector(".row")
+    shot = tmp_path / f"{board.replace('/', '-')}-{screen}.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    assert page.evaluate(OVERFLOWING) == []
+    assert "Stand " in page.inner_text(".freshness")
+    assert page.is_hidden("#stale-badge")
+    page.close()
+
+
+def test_a_refresh_without_changes_leaves_the_dom_alone(browser, server, today):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(f"{server.url}/board/overview?date={today}")
+    page.evaluate("() => { document.querySelector('.content').dataset.mark = 'kept'; }")
+    before = page.inner_html(".content")
+    polls = []
+    page.on("response", lambda r: polls.append(r.status) if "part=board" in r.url else None)
+    page.wait_for_timeout(3500)  # three polls and syncs, each with a new "Stand"
+    assert len(polls) >= 2
+    assert page.evaluate("() => document.querySelector('.content').dataset.mark") == "kept"
+    assert page.inner_html(".content") == before
+
+
+def test_a_change_appears_within_a_poll_without_a_reload(browser, server, live_fake, today):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(f"{server.url}/board/overview?date={today}")
+    page.evaluate("() => { window.notReloaded = true; }")
+    assert "Klausur" not in page.inner_text("#board")
+    live_fake.update_period(1030, type="EXAM", exam={"id": 1})
+    page.wait_for_function("() => document.querySelector('#board').innerText"
+                           ".includes('Klausur')", timeout=5000)
+    assert page.evaluate("() => window.notReloaded") is True
+    assert page.is_visible(".kind-exam .badge.new")
+
+
+def test_a_lost_server_leaves_the_board_with_the_stale_badge(browser, server, today):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(f"{server.url}/board/class/5a?date={today}")
+    rows = page.inner_text(".content")
+    server.stop()
+    page.wait_for_selector("#stale-badge", state="visible", timeout=5000)
+    assert page.inner_text(".content") == rows
+    assert page.url.startswith(server.url)  # no browser error page
+    server.start()
+    page.wait_for_selector("#stale-badge", state="hidden", timeout=15000)
+    assert page.inner_text(".content") == rows
