@@ -2,7 +2,7 @@
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench venv dev-venv
+.PHONY: run test lint bench translations venv dev-venv
 
 venv:
 	@scripts/bootstrap.sh requirements.txt
@@ -23,3 +23,9 @@ test: dev-venv
 
 bench: venv
 	.venv/bin/python -m bench.demo_cycle
+
+# Re-extract the messages and re-compile the catalogues after changing translatable text.
+translations: dev-venv
+	.venv/bin/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o signage/translations/messages.pot .
+	.venv/bin/pybabel update -i signage/translations/messages.pot -d signage/translations --no-location
+	.venv/bin/pybabel compile -d signage/translations

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 
 from signage.config import DEFAULTS, ENV_PREFIX, ConfigError, load_settings
+from signage.i18n import init_babel
 from signage.runtime import Runtime
 from signage.store import MemoryStore
 
@@ -41,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "unset it to use the in-memory store"
         )
     app.extensions["signage"] = Runtime(settings=settings, store=MemoryStore())
+    init_babel(app)
 
     from signage import cli
     from signage.views import api, boards, errors, health, ical, pages

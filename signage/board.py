@@ -7,21 +7,22 @@ larger than a page fills whole pages of its own, each after the first marked as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from signage.model import ChangeRow
 from signage.plan import natural_key
 
-# Kind -> (icon, German word). The word is always shown: an icon alone is not enough.
-KIND_LABELS = {
-    "cancelled": ("✕", "Entfall"),
-    "substitution": ("⇄", "Vertretung"),
-    "room_change": ("⌂", "Raumänderung"),
-    "additional": ("+", "Zusatzstunde"),
-    "exam": ("✎", "Klausur"),
-    "moved": ("↷", "Verlegung"),
-    "changed": ("!", "Änderung"),
+# Kind -> icon. Boards always show the word too (views.words): an icon alone is not enough.
+KIND_ICONS = {
+    "cancelled": "✕",
+    "substitution": "⇄",
+    "room_change": "⌂",
+    "additional": "+",
+    "exam": "✎",
+    "moved": "↷",
+    "changed": "!",
 }
 DWELL_BASE_S = 8
 DWELL_PER_ROW_S = 1
@@ -99,3 +100,13 @@ def row_key(row: ChangeRow) -> str:
     """Return a key that names a row across refreshes (kiosks mark new ones)."""
     return "|".join((row.date.isoformat(), row.start, ",".join(row.classes),
                      ",".join(row.kinds), ",".join(row.teachers), ",".join(row.rooms), row.text))
+
+
+def group_names(names: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """Return names grouped for an index: by leading number ("5" for 5a, 5b) or else by
+    leading letters ("R" for R101); groups and names in natural order."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        match = re.match(r"\d+|[^\d]+", name)
+        groups.setdefault(match.group(0) if match else name, []).append(name)
+    return [(key, sorted(groups[key], key=natural_key)) for key in sorted(groups, key=natural_key)]

@@ -46,7 +46,7 @@
       if (isNew && !badge) {
         badge = document.createElement("span");
         badge.className = "badge new";
-        badge.textContent = "neu";
+        badge.textContent = board.dataset.newLabel || "new";
         row.querySelector(".kinds").appendChild(badge);
       } else if (!isNew && badge) {
         badge.remove();

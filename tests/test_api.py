@@ -165,10 +165,15 @@ def test_unknown_pages_answer_a_page_not_a_traceback(client):
     assert client.get("/api/v1/nothing").get_json()["status"] == 404
 
 
-def test_the_index_lists_classes_and_rooms(client):
-    page = client.get("/").get_data(as_text=True)
-    assert "Testschule" in page and "Stand 23.11.2026 09:00" in page
-    assert "/api/v1/changes?class=10a" in page and "/api/v1/changes?room=Bio1" in page
+def test_the_index_lists_the_boards_grouped_with_links_that_keep_settings(client):
+    page = client.get("/?lang=en&theme=dark").get_data(as_text=True)
+    assert "Testschule" in page and "As of 09:00" in page
+    assert "/board/class/10a?lang=en&amp;theme=dark" in page
+    assert "/board/room/Bio1?lang=en&amp;theme=dark" in page
+    assert "/board/teacher/M%C3%9CL?lang=en&amp;theme=dark" in page  # the app fixture is staff
+    assert '<html lang="en">' in page
+    assert page.index(">5a<") < page.index(">5b<") < page.index(">10a<")
+    assert client.get("/?lang=xx").status_code == 400
 
 
 def test_no_secret_reaches_a_response(client, fake):

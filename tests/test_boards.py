@@ -39,7 +39,7 @@ def test_the_overview_lists_every_change_grouped_by_class(client, changed):
     assert page.index("<h2>5a</h2>") < page.index("<h2>5b</h2>") < page.index("<h2>10a</h2>")
     assert "<del>MÜL</del>" in page and "<del>R101</del>" in page
     assert 'class="units">3-4</span>' in page  # the cancelled double period is one row
-    assert "Stand 09:02" in page and "Montag, 23.11.2026" in page
+    assert "Stand 09:02" in page and "Montag, 23. November 2026" in page
     assert "Buch mitbringen" in page
 
 
@@ -110,8 +110,8 @@ def test_the_page_carries_its_etag_and_poll_url_for_the_kiosk_script(client, cha
 
 @pytest.mark.parametrize(
     ("local", "expected"),
-    [(time(9, 0), "Montag, 23.11.2026"), (time(12, 0), "Dienstag, 24.11.2026"),
-     (time(17, 5), "Dienstag, 24.11.2026")],
+    [(time(9, 0), "Montag, 23. November 2026"), (time(12, 0), "Dienstag, 24. November 2026"),
+     (time(17, 5), "Dienstag, 24. November 2026")],
     ids=["during lessons", "after the last period", "after the switch hour"],
 )
 def test_boards_switch_to_the_next_school_day(client, clock, local, expected):
@@ -121,7 +121,7 @@ def test_boards_switch_to_the_next_school_day(client, clock, local, expected):
 
 def test_a_date_overrides_the_day(client):
     page = client.get("/board/overview?date=2026-11-25").get_data(as_text=True)
-    assert "Mittwoch, 25.11.2026" in page
+    assert "Mittwoch, 25. November 2026" in page
 
 
 @pytest.mark.parametrize(
@@ -175,3 +175,39 @@ def test_dwell_time_grows_with_the_rows_on_a_page():
 def test_the_overview_pages_with_page_numbers(client, changed):
     page = client.get("/board/overview?rows=1").get_data(as_text=True)
     assert "Seite 1/" in page and "(Fortsetzung)" in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("de", ["Montag, 23. November 2026", "Entfall", "Vertretung", "Stand 09:02"]),
+     ("en", ["Monday, November 23, 2026", "Cancelled", "Substitution", "As of 09:02"]),
+     ("da", ["mandag den 23. november 2026", "Aflyst", "Vikar", "Opdateret 09:02"]),
+     ("nl", ["maandag 23 november 2026", "Vervalt", "Vervanging", "Stand 09:02"])],
+)
+def test_boards_speak_four_languages(client, changed, lang, words):
+    page = client.get(f"/board/overview?lang={lang}").get_data(as_text=True)
+    for word in words:
+        assert word in page, (lang, word)
+    assert f"lang={lang}" in page  # the kiosk keeps polling in its language
+
+
+def test_the_default_language_comes_from_the_settings(fake, clock, engine, changed):
+    app = create_app({**untis_settings(fake), "LANGUAGE": "nl"})
+    app.extensions["signage"].clock, app.extensions["signage"].store = clock, engine.store
+    assert "Roosterwijzigingen" in app.test_client().get("/board/overview").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark", "contrast"])
+def test_themes_are_chosen_by_parameter(client, theme):
+    page = client.get(f"/board/overview?theme={theme}").get_data(as_text=True)
+    assert f"theme-{theme}" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [("lang=fr", "lang must be one of de, en, da, nl"),
+     ("theme=pink", "theme must be one of light, dark, contrast")],
+)
+def test_a_bad_language_or_theme_is_a_400_page(client, query, text):
+    response = client.get(f"/board/overview?{query}")
+    assert response.status_code == 400 and text in response.get_data(as_text=True)

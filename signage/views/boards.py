@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
-from signage.board import KIND_LABELS, group_by_class, paginate, row_key, teacher_order
+from signage.board import KIND_ICONS, group_by_class, paginate, row_key, teacher_order
 from signage.model import ChangeRow, Snapshot
 from signage.plan import (
     BOARD_CATEGORIES,
@@ -21,12 +21,11 @@ from signage.plan import (
 )
 from signage.runtime import runtime
 from signage.views.freshness import freshness
-from signage.views.params import day_param, name_param, param
+from signage.views.params import day_param, lang_param, name_param, param, theme_param
+from signage.views.words import BOARD_TITLES, KIND_WORDS
 
 bp = Blueprint("boards", __name__, url_prefix="/board")
 
-TITLES = {"class": "Klasse", "room": "Raum", "teacher": "Lehrkraft"}
-WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 DEFAULT_ROWS = 16
 KIOSK_POLL_S = 30
 
@@ -66,23 +65,24 @@ def _board(kind: str, raw_name: str | None):
     version, snapshot = rt.store.current()
     fresh = freshness(rt)
     local_now = rt.clock().astimezone(rt.settings.tz).replace(tzinfo=None)
+    lang, theme = lang_param() or rt.settings.language, theme_param()
     if snapshot is None:
-        return _render_empty(kind, raw_name, fresh)
+        return _render_empty(kind, raw_name, fresh, theme)
     name = name_param(snapshot, kind, raw_name) if raw_name is not None else None
     day = day_param(display_day(snapshot, local_now, rt.settings.switch_day_at))
     view = "changes" if param("view") == "changes" else "day"
     rows_per_page = _rows_param()
     part = param("part") == "board"
     # The page and its board region share one ETag: the kiosk script starts from the page's.
-    etag = _etag(version, fresh.last_success, day, kind, name, view, rows_per_page)
+    etag = _etag(version, fresh.last_success, day, kind, name, view, rows_per_page, lang, theme)
     if etag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
         return Response(status=304, headers={"ETag": f'"{etag}"'})
     rows = _rows(snapshot, kind, name, day, view)
     context = {
-        "kind": kind, "name": name, "day": day, "weekday": WEEKDAYS[day.weekday()],
-        "title": f"{TITLES[kind]} {name}" if name else "Vertretungsplan",
+        "kind": kind, "name": name, "day": day, "theme": theme,
+        "title": f"{BOARD_TITLES[kind]} {name}" if name else BOARD_TITLES[kind],
         "school": snapshot.school, "fresh": fresh, "tz": rt.settings.tz,
-        "labels": KIND_LABELS, "row_key": row_key, "view": view,
+        "icons": KIND_ICONS, "words": KIND_WORDS, "row_key": row_key, "view": view,
         "in_window": snapshot.covers(day), "rows": rows,
         "pages": paginate(group_by_class(rows), rows_per_page) if kind == "overview" else None,
         "now": _now_and_next(rows, local_now) if day == local_now.date() else (None, None),
@@ -98,11 +98,11 @@ def _board(kind: str, raw_name: str | None):
     return response
 
 
-def _render_empty(kind: str, raw_name: str | None, fresh):
+def _render_empty(kind: str, raw_name: str | None, fresh, theme: str):
     """Before the first sync: a board that says data is coming, and keeps polling."""
     html = render_template("board.html", kind=kind, name=raw_name, rows=None, pages=None,
-                           title=TITLES.get(kind, "Vertretungsplan"), school="", fresh=fresh,
-                           day=None, weekday="", labels=KIND_LABELS, row_key=row_key,
+                           title=BOARD_TITLES[kind], school="", fresh=fresh, theme=theme,
+                           day=None, icons=KIND_ICONS, words=KIND_WORDS, row_key=row_key,
                            view="day", in_window=True, now=(None, None), poll_s=5,
                            poll_url=request.full_path, tz=runtime().settings.tz, etag=None)
     return Response(html, status=503, headers={"Retry-After": "5"})

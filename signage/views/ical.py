@@ -23,16 +23,15 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, request
 from icalendar import Calendar, Event, vDuration
 
-from signage.board import KIND_LABELS
 from signage.model import ChangeRow, Snapshot
 from signage.plan import BOARD_CATEGORIES, day_rows, rows_for, without_teachers
 from signage.runtime import runtime
 from signage.views.params import name_param
+from signage.views.words import BOARD_TITLES, KIND_WORDS
 
 bp = Blueprint("ical", __name__, url_prefix="/ical")
 
 PRODID = "-//signage//Vertretungsplan//DE"
-FEED_TITLES = {"class": "Klasse", "room": "Raum"}
 # Calendar clients poll subscriptions as rarely as once a day unless a feed asks for more;
 # changes matter the same morning, and a revalidation costs a 304.
 REFRESH_INTERVAL = timedelta(minutes=30)
@@ -66,7 +65,7 @@ def _feed(kind: str, wanted: str) -> Response:
         if not staff:
             rows = without_teachers(rows)
         stamp = rt.store.status().last_success or rt.clock()
-        title = f"{FEED_TITLES[kind]} {name}"
+        title = f"{BOARD_TITLES[kind]} {name}"
         calendar = _calendar(snapshot, rows, rt.settings.tz, stamp, title)
         response = Response(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response.set_etag(etag, weak=True)
@@ -129,7 +128,7 @@ def _at(day: date, hhmm: str, tz: ZoneInfo) -> datetime:
 def _summary(row: ChangeRow) -> str:
     """Return "M 5a", plus the change words when changed: "M 5a (Vertretung, Raumänderung)"."""
     what = " ".join((*row.subjects, *row.classes))
-    words = ", ".join(KIND_LABELS[kind][1] for kind in row.kinds)
+    words = ", ".join(str(KIND_WORDS[kind]) for kind in row.kinds)
     if what and words:
         return f"{what} ({words})"
     return what or words or "Termin"

@@ -1,11 +1,13 @@
-"""The index page: what has boards, with links. (The HTML boards themselves come later.)"""
+"""The index page: what has boards, grouped and easy to tap, with links that keep the settings."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
+from signage.board import group_names
 from signage.plan import board_names
 from signage.runtime import runtime
+from signage.views.params import lang_param, theme_param
 
 bp = Blueprint("pages", __name__)
 
@@ -14,16 +16,23 @@ bp = Blueprint("pages", __name__)
 def index():
     """List the classes and rooms (teachers for staff) that have boards, or say data is coming."""
     rt = runtime()
+    lang_param()
+    theme_param()
     snapshot = rt.store.snapshot()
     status = rt.store.status()
+    staff = rt.settings.default_profile == "staff"
+    sections = []
+    if snapshot is not None:
+        sections = [("class", group_names(board_names(snapshot, "classes"))),
+                    ("room", group_names(board_names(snapshot, "rooms")))]
+        if staff:
+            sections.append(("teacher", group_names(board_names(snapshot, "teachers"))))
+    keep = {k: v for k, v in request.args.items() if k in ("lang", "theme", "date")}
     return render_template(
         "index.html",
         school=snapshot.school if snapshot else "",
-        classes=board_names(snapshot, "classes") if snapshot else [],
-        rooms=board_names(snapshot, "rooms") if snapshot else [],
-        teachers=board_names(snapshot, "teachers")
-        if snapshot and rt.settings.default_profile == "staff"
-        else [],
+        sections=sections,
+        keep=keep,
         last_success=last.astimezone(rt.settings.tz) if (last := status.last_success) else None,
         last_error=status.last_error,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import abort, request
+from flask import abort, g, request
 
+from signage.i18n import LANGUAGES
 from signage.model import Snapshot
 from signage.plan import BOARD_CATEGORIES, board_names, find_name
 
@@ -39,3 +40,25 @@ def name_param(snapshot: Snapshot, kind: str, value: str) -> str:
         valid = board_names(snapshot, category)
         abort(404, description=f"unknown {kind} {value!r}; known: {', '.join(valid)}")
     return name
+
+
+THEMES = ("light", "dark", "contrast")
+
+
+def lang_param() -> str | None:
+    """Return `?lang=` (one of LANGUAGES) and use it for this request; 400 for another."""
+    value = param("lang")
+    if value is None or value == "":
+        return None
+    if value not in LANGUAGES:
+        abort(400, f"lang must be one of {', '.join(LANGUAGES)}; got {value!r}")
+    g.lang = value
+    return value
+
+
+def theme_param() -> str:
+    """Return `?theme=` (light, dark or contrast; default light); 400 for another."""
+    value = param("theme") or "light"
+    if value not in THEMES:
+        abort(400, f"theme must be one of {', '.join(THEMES)}; got {value!r}")
+    return value
