@@ -23,6 +23,7 @@ test: dev-venv
 
 bench: venv
 	.venv/bin/python -m bench.demo_cycle
+	.venv/bin/python -m bench.board_render
 
 # Re-extract the messages and re-compile the catalogues after changing translatable text.
 translations: dev-venv

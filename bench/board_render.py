@@ -1,0 +1,73 @@
+"""Board render time, 304 time and HTML size, in-process on the demo school.
+
+Run: `make bench` (or `.venv/bin/python -m bench.board_render --requests 200`). Requests go
+through the Flask test client (no network); times are medians on this machine: figures for the
+notes, and the 304/200 ratio measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from signage import create_app
+from signage.demo.school import DemoSchool
+from signage.demo.server import FakeUntis
+from signage.scheduler import build_sync
+
+TZ = ZoneInfo("Europe/Berlin")
+BOARDS = ("/board/overview", "/board/class/5a", "/board/room/R101")
+
+
+def measure(requests: int = 200) -> dict[str, float]:
+    """Return median render and 304 times (ms) and HTML sizes (bytes) for the boards."""
+    now = datetime(2026, 11, 23, 8, 0, tzinfo=TZ).astimezone(UTC)
+    fake = FakeUntis(TZ, clock=lambda: now).start()
+    DemoSchool(fake)
+    client_id, secret = fake.credentials
+    app = create_app({"SOURCE": "untis", "UNTIS_URL": fake.url, "UNTIS_TENANT": fake.tenant,
+                      "UNTIS_CLIENT_ID": client_id, "UNTIS_CLIENT_SECRET": secret})
+    rt = app.extensions["signage"]
+    rt.clock = lambda: now
+    process = build_sync(rt)
+    try:
+        assert process.engine.run_cycle(now).outcome == "full"  # noqa: S101 - no data, no figure
+        client = app.test_client()
+        figures: dict[str, float] = {}
+        for path in BOARDS:
+            full, cached = [], []
+            response = client.get(path)
+            etag = response.headers["ETag"]
+            for _ in range(requests):
+                started = time.perf_counter()
+                client.get(path)
+                full.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                status = client.get(path, headers={"If-None-Match": etag}).status_code
+                cached.append(time.perf_counter() - started)
+                assert status == 304  # noqa: S101
+            figures[f"{path} render, median ms"] = statistics.median(full) * 1000
+            figures[f"{path} 304, median ms"] = statistics.median(cached) * 1000
+            figures[f"{path} 304 / render"] = statistics.median(cached) / statistics.median(full)
+            figures[f"{path} HTML bytes"] = len(response.data)
+        return figures
+    finally:
+        process.close()
+        fake.stop()
+
+
+def main() -> None:
+    """Print the figures as a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    print("| figure | value |\n|---|---|")
+    for name, value in measure(args.requests).items():
+        print(f"| {name} | {value:.4g} |")
+
+
+if __name__ == "__main__":
+    main()
