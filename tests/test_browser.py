@@ -129,6 +129,11 @@ def test_every_board_fits_each_screen_and_shows_its_freshness(browser, server, t
     assert page.evaluate(OVERFLOWING) == []
     assert "Stand " in page.inner_text(".freshness")
     assert page.is_hidden("#stale-badge")
+    # Readable from 4 metres: body text at least ~2.2 % of the screen height.
+    smallest = page.evaluate("() => Math.min(...[...document.querySelectorAll('.row span')]"
+                             ".filter(e => e.textContent.trim())"
+                             ".map(e => parseFloat(getComputedStyle(e).fontSize)))")
+    assert smallest >= 0.0215 * height, smallest
     page.close()
 
 

@@ -223,9 +223,15 @@ class DemoSchool:
         periods = [p for p in self._periods(day) if p["id"] % 100 == 5]  # sixth units
         if not periods:
             return None
+        start, end = BELLS[7]
+        last_unit = datetime.combine(day, start).isoformat(timespec="minutes")
+        busy = {c["id"] for p in self._periods(day) if p["start"] == last_unit
+                for c in p["classes"]}  # a class already taught then cannot take the lesson
+        periods = [p for p in periods if p["classes"][0]["id"] not in busy]
+        if not periods:
+            return None
         old = rng.choice(periods)
         new_id = self.fake.new_id()
-        start, end = BELLS[7]
         moved = dict(old, id=new_id, status="ADDITIONAL", relatedPeriod=old["id"],
                      substitutionText="verlegt von der 6. Stunde",
                      start=old["start"][:11] + start.isoformat("minutes"),
