@@ -139,3 +139,25 @@ def app(fake: FakeUntis, clock: Clock, engine: SyncEngine):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def changed(app, fake, clock, engine):
+    """5a: a substitution with a room change (R101 -> Bio1); 5b: a cancelled double period."""
+    clock.advance(minutes=2)
+    fake.update_period(1011, status="CHANGED", substitutionText="Buch mitbringen",
+                       teachers=[{"id": 1, "status": "REMOVED"}, {"id": 2, "status": "ADDED"}],
+                       rooms=[{"id": 1, "status": "REMOVED"}, {"id": 3, "status": "ADDED"}])
+    fake.update_period(1022, status="CANCELLED")
+    fake.update_period(1023, status="CANCELLED")
+    assert engine.run_cycle(clock()).outcome == "delta"
+    return app
+
+
+@pytest.fixture
+def public_client(fake, clock, engine):
+    """A client of the app in the default (public) profile, on the same store as `app`."""
+    app = create_app({**untis_settings(fake), "DAYS_AHEAD": 2})
+    app.extensions["signage"].clock = clock
+    app.extensions["signage"].store = engine.store
+    return app.test_client()

@@ -14,17 +14,6 @@ ROW_KEYS = {"date", "start", "end", "classes", "subjects", "teachers", "original
             "rooms", "original_rooms", "kinds", "text"}
 
 
-@pytest.fixture
-def changed(app, fake, clock, engine):
-    """Plan a substitution with a room change for 5a and a cancellation for 5b, and sync them."""
-    clock.advance(minutes=2)
-    fake.update_period(1011, status="CHANGED", substitutionText="Buch mitbringen",
-                       teachers=[{"id": 1, "status": "REMOVED"}, {"id": 2, "status": "ADDED"}],
-                       rooms=[{"id": 1, "status": "REMOVED"}, {"id": 3, "status": "ADDED"}])
-    fake.update_period(1022, status="CANCELLED")
-    fake.update_period(1023, status="CANCELLED")
-    assert engine.run_cycle(clock()).outcome == "delta"
-    return app
 
 
 def test_changes_of_today_as_the_contract_spells_them(client, changed, clock):
@@ -112,12 +101,6 @@ def test_board_names(client):
     assert client.get("/api/v1/teachers").get_json() == ["BEC", "MÜL", "SCH"]
 
 
-@pytest.fixture
-def public_client(fake, clock, engine):
-    app = create_app({**untis_settings(fake), "DAYS_AHEAD": 2})
-    app.extensions["signage"].clock = clock
-    app.extensions["signage"].store = engine.store
-    return app.test_client()
 
 
 def test_the_public_profile_shows_no_teacher_names(public_client, changed):

@@ -14,18 +14,6 @@ from tests.conftest import MONDAY, TZ, untis_settings
 TEACHERS = ("MÜL", "BEC", "SCH")
 
 
-@pytest.fixture
-def changed(app, fake, clock, engine):
-    """Plan a substitution with a room change (R101 -> Bio1) for 5a and a cancelled double
-    period for 5b, and sync them."""
-    clock.advance(minutes=2)
-    fake.update_period(1011, status="CHANGED", substitutionText="Buch mitbringen",
-                       teachers=[{"id": 1, "status": "REMOVED"}, {"id": 2, "status": "ADDED"}],
-                       rooms=[{"id": 1, "status": "REMOVED"}, {"id": 3, "status": "ADDED"}])
-    fake.update_period(1022, status="CANCELLED")
-    fake.update_period(1023, status="CANCELLED")
-    assert engine.run_cycle(clock()).outcome == "delta"
-    return app
 
 
 def feed(client, path: str) -> icalendar.Calendar:
@@ -146,12 +134,6 @@ def test_a_room_feed_lists_lessons_moved_out_of_it_and_into_it(client, changed):
     assert feed(client, "/ical/room/R101.ics")["X-WR-CALNAME"] == "Testschule – Raum R101"
 
 
-@pytest.fixture
-def public_client(fake, clock, engine):
-    app = create_app({**untis_settings(fake), "DAYS_AHEAD": 2})
-    app.extensions["signage"].clock = clock
-    app.extensions["signage"].store = engine.store
-    return app.test_client()
 
 
 @pytest.mark.parametrize("path", ["/ical/class/5a.ics", "/ical/class/5b.ics",
