@@ -173,9 +173,17 @@ def find_name(snapshot: Snapshot, category: str, wanted: str) -> str | None:
     return None
 
 
-def without_teachers(rows: Iterable[ChangeRow]) -> list[ChangeRow]:
-    """Return the rows with teacher names removed, for the public privacy profile."""
-    return [replace(r, teachers=(), original_teachers=()) for r in rows]
+def without_teachers(rows: Iterable[ChangeRow], names: Iterable[str] = ()) -> list[ChangeRow]:
+    """Return the rows without teacher names, for the public privacy profile: the name fields
+    emptied, and any of `names` in a planner's note ("Vertretung durch MÜL") replaced by "…"."""
+    words = sorted({n for n in names if n.strip()}, key=len, reverse=True)
+    alternatives = "|".join(map(re.escape, words))
+    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if words else None
+
+    def redact(text: str) -> str:
+        return pattern.sub("…", text) if pattern and text else text
+
+    return [replace(r, teachers=(), original_teachers=(), text=redact(r.text)) for r in rows]
 
 
 def natural_key(name: str) -> tuple:

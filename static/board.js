@@ -1,45 +1,52 @@
-// Kiosk behaviour for boards: poll with If-None-Match, swap only the board region, keep the
+// Kiosk behaviour for boards: poll with If-None-Match, swap only changed content, keep the
 // content when the server is away (with the stale badge), retry with capped back-off, rotate
-// overview pages, mark new rows, and reload fully once a day at a quiet hour.
+// overview pages, mark new rows and now/next, and reload fully once a night.
 (function () {
   "use strict";
   var board = document.getElementById("board");
   if (!board) { return; }
   var pollMs = Math.max(1, Number(board.dataset.pollS) || 30) * 1000;
   var maxBackoffMs = 5 * 60 * 1000;
+  var requestTimeoutMs = 10 * 1000;
   var newForMs = 5 * 60 * 1000;
+  var reloadHours = [3, 5];  // school-local: a full reload happens in this quiet window only
   var etag = board.dataset.etag || null;
   var skewMs = 0;            // server clock minus ours, from the Date header
   var failures = 0;
-  var firstSeen = {};        // row key -> time it first appeared
-  var loadedDay = new Date().toDateString();
+  var firstSeen = {};        // row key -> when it first appeared (0: on the first page load)
+  var loadedDay = null;
   var staleBadge = document.getElementById("stale-badge");
   var pageTimer = null;
-
-  function region() { return board.querySelector(".region"); }
-
-  function now() { return Date.now() + skewMs; }
-
-  // Clock and "past" marks in the school's zone, whatever zone the kiosk's system is set to.
   var timeFormat = new Intl.DateTimeFormat("de-DE", {
     hour: "2-digit", minute: "2-digit", hour12: false, timeZone: board.dataset.tz || undefined
   });
+  var dayFormat = new Intl.DateTimeFormat("en-CA", { timeZone: board.dataset.tz || undefined });
 
+  function now() { return Date.now() + skewMs; }
   function schoolTime() { return timeFormat.format(new Date(now())); }
+  function schoolDay() { return dayFormat.format(new Date(now())); }
+  function region() { return board.querySelector(".region"); }
+  function hasData(r) { return Boolean(r && r.dataset.asOf); }
 
   function updateStale(serverAway) {
     var r = region();
-    var asOf = r && r.dataset.asOf ? Date.parse(r.dataset.asOf) : NaN;
+    var asOf = hasData(r) ? Date.parse(r.dataset.asOf) : NaN;
     var limit = r ? Number(r.dataset.staleAfter) * 1000 : 0;
-    var stale = serverAway || (!isNaN(asOf) && now() - asOf > limit);
+    var stale = hasData(r) && (serverAway || now() - asOf > limit);
     if (staleBadge) { staleBadge.hidden = !stale; }
   }
 
   function markRows(initial) {
     var t = now();
     var hhmm = schoolTime();
+    var r = region();
+    var today = r && r.dataset.today === "yes";
+    var present = {};
+    var current = null;
+    var next = null;
     board.querySelectorAll(".row").forEach(function (row) {
       var key = row.dataset.key;
+      present[key] = true;
       if (!(key in firstSeen)) { firstSeen[key] = initial ? 0 : t; }
       var isNew = firstSeen[key] && t - firstSeen[key] < newForMs;
       var badge = row.querySelector(".badge.new");
@@ -51,7 +58,19 @@
       } else if (!isNew && badge) {
         badge.remove();
       }
-      row.classList.toggle("past", row.dataset.end <= hhmm);
+      var cancelled = row.classList.contains("kind-cancelled");
+      row.classList.toggle("past", today && row.dataset.end <= hhmm);
+      if (today && !cancelled && !current && row.dataset.start <= hhmm && hhmm < row.dataset.end) {
+        current = row;
+      }
+      if (today && !cancelled && !next && row.dataset.start > hhmm) { next = row; }
+    });
+    board.querySelectorAll(".row").forEach(function (row) {
+      row.classList.toggle("now", row === current);
+      row.classList.toggle("next", row === next);
+    });
+    Object.keys(firstSeen).forEach(function (key) {
+      if (!present[key]) { delete firstSeen[key]; }  // screens run for months
     });
   }
 
@@ -70,8 +89,8 @@
     show();
   }
 
-  // Swap the region only when its content changed; a new "Stand" alone updates two attributes
-  // and one text, so an unchanged board keeps its DOM (and its page rotation) as it is.
+  // Swap the region only when its content changed; a new "Stand" alone updates attributes and
+  // one line, so an unchanged board keeps its DOM (and its page rotation) as it is.
   var lastContent = contentHtml(region());
 
   function contentHtml(r) {
@@ -85,10 +104,15 @@
     var incoming = holder.querySelector(".region");
     var current = region();
     if (!incoming) { return; }
+    if (!hasData(current) && hasData(incoming)) {
+      window.location.reload();  // the first data: load the whole page, header included
+      return;
+    }
     var content = contentHtml(incoming);
     if (current && content === lastContent) {
-      current.dataset.asOf = incoming.dataset.asOf;
-      current.dataset.staleAfter = incoming.dataset.staleAfter;
+      ["asOf", "staleAfter", "today"].forEach(function (name) {
+        current.dataset[name] = incoming.dataset[name];
+      });
       var day = incoming.querySelector(".board-day");
       var oldDay = current.querySelector(".board-day");
       if (day && oldDay && oldDay.innerHTML !== day.innerHTML) { oldDay.innerHTML = day.innerHTML; }
@@ -99,6 +123,14 @@
     rotatePages();
   }
 
+  function reloadIfDue() {
+    // Long-running pages leak: once a night, after a good check, start afresh.
+    var hour = Number(schoolTime().slice(0, 2));
+    if (loadedDay !== schoolDay() && hour >= reloadHours[0] && hour < reloadHours[1]) {
+      window.location.reload();
+    }
+  }
+
   function schedule() {
     var delay = failures ? Math.min(pollMs * Math.pow(2, failures), maxBackoffMs) : pollMs;
     setTimeout(poll, delay);
@@ -106,11 +138,14 @@
 
   function poll() {
     var headers = etag ? { "If-None-Match": etag } : {};
-    fetch(board.dataset.pollUrl, { headers: headers, cache: "no-store" })
+    var controller = new AbortController();
+    var timer = setTimeout(function () { controller.abort(); }, requestTimeoutMs);
+    fetch(board.dataset.pollUrl, { headers: headers, cache: "no-store", signal: controller.signal })
       .then(function (response) {
         var date = response.headers.get("Date");
         if (date) { skewMs = Date.parse(date) - Date.now(); }
         if (response.status === 304) { return null; }
+        if (response.status === 503 && !hasData(region())) { return null; }  // no data yet
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         etag = response.headers.get("ETag");
         return response.text();
@@ -120,15 +155,16 @@
         if (html !== null) { apply(html); }
         markRows(false);
         updateStale(false);
-        if (new Date().toDateString() !== loadedDay && new Date().getHours() >= 3) {
-          window.location.reload();  // once a day, after a good check: long-lived pages leak
-        }
+        reloadIfDue();
       })
       .catch(function () {
         failures += 1;
         updateStale(true);
       })
-      .then(schedule);
+      .then(function () {
+        clearTimeout(timer);
+        schedule();
+      });
   }
 
   function tick() {
@@ -136,6 +172,7 @@
     if (clock) { clock.textContent = schoolTime(); }
   }
 
+  loadedDay = schoolDay();
   tick();
   setInterval(tick, 1000);
   markRows(true);

@@ -208,3 +208,8 @@ def test_healthz_allows_the_longer_idle_interval_outside_school_hours(fake, cloc
     assert client.get("/healthz").get_json()["status"] == "ok"
     clock.advance(seconds=rt.settings.idle_stale_after_s)
     assert client.get("/healthz").status_code == 503
+
+
+def test_a_date_must_have_two_digit_month_and_day(client):
+    assert client.get("/api/v1/changes?date=2026-1-1").status_code == 400
+    assert client.get("/?date=garbage").status_code == 400

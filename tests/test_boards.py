@@ -10,7 +10,7 @@ from flask import template_rendered
 from signage import create_app
 from signage.board import Group, paginate
 from signage.model import ChangeRow
-from tests.conftest import MONDAY, untis_settings
+from tests.conftest import MONDAY, period, untis_settings
 
 
 @pytest.fixture
@@ -208,3 +208,50 @@ def test_themes_are_chosen_by_parameter(client, theme):
 def test_a_bad_language_or_theme_is_a_400_page(client, query, text):
     response = client.get(f"/board/overview?{query}")
     assert response.status_code == 400 and text in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["name=x", "endpoint=x", "_method=POST", "_anchor=x",
+                                   "part=x", "view=changes&view=day"])
+def test_odd_query_parameters_do_not_break_a_board(client, query):
+    response = client.get(f"/board/class/5a?{query}")
+    assert response.status_code == 200
+    assert "part=board" in response.get_data(as_text=True)
+
+
+def test_names_with_a_slash_have_boards(client, fake, clock, engine):
+    clock.advance(minutes=2)
+    fake.add_names("classes", {7: "Q1/Q2"})
+    fake.put_period(period(7001, MONDAY, 0, cls=7, status="CANCELLED"))
+    engine.run_cycle(clock())
+    index = client.get("/").get_data(as_text=True)
+    assert "/board/class/Q1/Q2" in index
+    page = client.get("/board/class/Q1/Q2")
+    assert page.status_code == 200 and "Q1/Q2" in page.get_data(as_text=True)
+    assert client.get("/ical/class/Q1/Q2.ics").status_code == 200
+
+
+def test_a_teacher_named_in_a_note_stays_hidden_in_the_public_profile(public_client, fake,
+                                                                       clock, engine):
+    clock.advance(minutes=2)
+    fake.update_period(1010, status="CHANGED", substitutionText="Vertretung durch MÜL, Raum R101")
+    engine.run_cycle(clock())
+    for path in ("/board/overview", "/api/v1/changes", "/ical/class/5a.ics"):
+        text = public_client.get(path).get_data(as_text=True)
+        assert "MÜL" not in text and "M\\u00dcL" not in text, path
+    assert "Vertretung durch …, Raum R101" in public_client.get("/board/overview").get_data(
+        as_text=True)
+
+
+def test_before_the_first_sync_the_kiosk_polls_the_board_part(fake):
+    response = create_app(untis_settings(fake)).test_client().get("/board/class/5a?theme=dark")
+    assert response.status_code == 503
+    assert 'data-poll-url="/board/class/5a?theme=dark&amp;part=board"' in response.get_data(
+        as_text=True)
+
+
+def test_tomorrows_board_is_not_today(client, clock):
+    clock.set_local(datetime.combine(MONDAY, time(17, 30)))
+    page = client.get("/board/class/5a").get_data(as_text=True)
+    assert 'data-today="no"' in page and "Dienstag" in page
+    assert 'data-today="yes"' in client.get(
+        f"/board/class/5a?date={MONDAY.isoformat()}").get_data(as_text=True)

@@ -9,7 +9,8 @@ import pytest
 
 from signage import create_app
 from signage.plan import day_rows, rows_for
-from tests.conftest import MONDAY, TZ, untis_settings
+from signage.sync import SyncEngine
+from tests.conftest import MONDAY, SCHEDULE, TZ, untis_settings
 
 TEACHERS = ("MÜL", "BEC", "SCH")
 
@@ -194,3 +195,16 @@ def test_before_the_first_sync_the_feed_answers_503(fake):
     response = client.get("/ical/class/5a.ics")
     assert response.status_code == 503
     assert "first sync" in response.get_data(as_text=True)
+
+
+def test_an_etag_from_before_a_restart_does_not_match(client, fake, clock, engine):
+    first = client.get("/ical/class/5a.ics")
+    restarted = create_app({**untis_settings(fake), "DAYS_AHEAD": 2, "DEFAULT_PROFILE": "staff"})
+    rt = restarted.extensions["signage"]
+    rt.clock = clock
+    clock.advance(minutes=1)
+    SyncEngine(engine.source, rt.store, TZ, 2, SCHEDULE).run_cycle(clock())
+    assert rt.store.version() == 1  # the same version number as before the restart
+    again = restarted.test_client().get("/ical/class/5a.ics",
+                                        headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import date, datetime
-
 from flask import Blueprint, Response, abort, jsonify, request
 
-from signage.model import Snapshot
 from signage.plan import (
     BOARD_CATEGORIES,
     board_names,
     change_rows,
     display_day,
     rows_for,
-    without_teachers,
 )
 from signage.runtime import runtime
+from signage.views.common import etag, local_now, snapshot_or_503, staff, visible
 from signage.views.params import day_param, name_param, param
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-def _snapshot() -> tuple[int, Snapshot]:
-    version, snapshot = runtime().store.current()
-    if snapshot is None:
-        abort(503, "no timetable data yet: the first sync has not finished")
-    return version, snapshot
-
-
-def _staff() -> bool:
-    return runtime().settings.default_profile == "staff"
 
 
 @bp.get("/changes")
@@ -42,22 +26,20 @@ def changes():
     today's lessons are over.
     """
     rt = runtime()
-    version, snapshot = _snapshot()
-    local_now = rt.clock().astimezone(rt.settings.tz).replace(tzinfo=None)
-    day = day_param(display_day(snapshot, local_now, rt.settings.switch_day_at))
-    if param("teacher") is not None and not _staff():
+    version, snapshot = snapshot_or_503()
+    day = day_param(display_day(snapshot, local_now(), rt.settings.switch_day_at))
+    if param("teacher") is not None and not staff():
         abort(403, "teacher filters need the staff profile")
     filters = {kind: name_param(snapshot, kind, value)
                for kind in BOARD_CATEGORIES if (value := param(kind)) is not None}
     last_success = rt.store.status().last_success
-    etag = _etag(version, last_success, day, filters)
-    if etag in request.if_none_match:  # before any rendering: the kiosk's cheap path
-        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    tag = etag(version, last_success, day, sorted(filters.items()))
+    if tag in request.if_none_match:  # before any rendering: the kiosk's cheap path
+        return Response(status=304, headers={"ETag": f'"{tag}"'})
     rows = change_rows(snapshot, day)
     for kind, name in filters.items():
         rows = rows_for(rows, BOARD_CATEGORIES[kind], name)
-    if not _staff():
-        rows = without_teachers(rows)
+    rows = visible(rows, snapshot)
     body = {
         "date": day.isoformat(),
         "as_of": last_success.isoformat() if last_success else None,
@@ -67,19 +49,12 @@ def changes():
         body["window"] = {"start": snapshot.window_start.isoformat(),
                           "end": snapshot.window_end.isoformat()}
     response = jsonify(body)
-    response.set_etag(etag)
+    response.set_etag(tag)
     return response
 
 
-def _etag(version: int, as_of: datetime | None, day: date, filters: dict[str, str]) -> str:
-    """Return an ETag naming everything an answer depends on (a hash: names may hold quotes)."""
-    key = json.dumps([version, as_of.isoformat() if as_of else None, day.isoformat(),
-                      sorted(filters.items()), _staff()])
-    return hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
-
-
 def _names(kind: str):
-    _, snapshot = _snapshot()
+    _, snapshot = snapshot_or_503()
     return jsonify(board_names(snapshot, BOARD_CATEGORIES[kind]))
 
 
@@ -98,6 +73,6 @@ def rooms():
 @bp.get("/teachers")
 def teachers():
     """Return the names of the teachers that have boards (staff profile only)."""
-    if not _staff():
+    if not staff():
         abort(403, "the teacher list needs the staff profile")
     return _names("teacher")

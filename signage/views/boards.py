@@ -3,11 +3,10 @@ If-None-Match; a matching ETag is answered 304 before anything is rendered."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date, datetime
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request
 
 from signage.board import KIND_ICONS, group_by_class, paginate, row_key, teacher_order
 from signage.model import ChangeRow, Snapshot
@@ -17,9 +16,9 @@ from signage.plan import (
     day_rows,
     display_day,
     rows_for,
-    without_teachers,
 )
 from signage.runtime import runtime
+from signage.views.common import etag, local_now, staff, visible
 from signage.views.freshness import freshness
 from signage.views.params import day_param, lang_param, name_param, param, theme_param
 from signage.views.words import BOARD_TITLES, KIND_WORDS
@@ -30,32 +29,28 @@ DEFAULT_ROWS = 16
 KIOSK_POLL_S = 30
 
 
-def _staff() -> bool:
-    return runtime().settings.default_profile == "staff"
-
-
 @bp.get("/overview")
 def overview():
     """Show every change of the day, grouped by class, paged for big screens."""
     return _board("overview", None)
 
 
-@bp.get("/class/<name>")
+@bp.get("/class/<path:name>")
 def class_board(name: str):
     """Show one class's day: every period, changes highlighted (or changes only)."""
     return _board("class", name)
 
 
-@bp.get("/room/<name>")
+@bp.get("/room/<path:name>")
 def room_board(name: str):
     """Show what happens in one room today, lessons moved in and out included."""
     return _board("room", name)
 
 
-@bp.get("/teacher/<name>")
+@bp.get("/teacher/<path:name>")
 def teacher_board(name: str):
     """Show one teacher's day, their substitutions first (staff profile only)."""
-    if not _staff():
+    if not staff():
         abort(403, "teacher boards need the staff profile")
     return _board("teacher", name)
 
@@ -64,47 +59,54 @@ def _board(kind: str, raw_name: str | None):
     rt = runtime()
     version, snapshot = rt.store.current()
     fresh = freshness(rt)
-    local_now = rt.clock().astimezone(rt.settings.tz).replace(tzinfo=None)
+    now = local_now()
     lang, theme = lang_param() or rt.settings.language, theme_param()
-    if snapshot is None:
-        return _render_empty(kind, raw_name, fresh, theme)
-    name = name_param(snapshot, kind, raw_name) if raw_name is not None else None
-    day = day_param(display_day(snapshot, local_now, rt.settings.switch_day_at))
     view = "changes" if param("view") == "changes" else "day"
     rows_per_page = _rows_param()
     part = param("part") == "board"
+    poll = {"poll_s": min(KIOSK_POLL_S, rt.settings.refresh_s), "poll_url": _poll_url()}
+    if snapshot is None:
+        return _render_empty(kind, raw_name, fresh, theme, part, poll)
+    name = name_param(snapshot, kind, raw_name) if raw_name is not None else None
+    day = day_param(display_day(snapshot, now, rt.settings.switch_day_at))
     # The page and its board region share one ETag: the kiosk script starts from the page's.
-    etag = _etag(version, fresh.last_success, day, kind, name, view, rows_per_page, lang, theme)
-    if etag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
-        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    # Now/next marks move with the clock; the kiosk script keeps them current between syncs.
+    tag = etag(version, fresh.last_success, fresh.stale_after_s, day, kind, name, view,
+               rows_per_page, lang, theme)
+    if tag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
+        return Response(status=304, headers={"ETag": f'"{tag}"'})
     rows = _rows(snapshot, kind, name, day, view)
-    context = {
+    context = {**poll,
         "kind": kind, "name": name, "day": day, "theme": theme,
         "title": f"{BOARD_TITLES[kind]} {name}" if name else BOARD_TITLES[kind],
         "school": snapshot.school, "fresh": fresh, "tz": rt.settings.tz,
         "icons": KIND_ICONS, "words": KIND_WORDS, "row_key": row_key, "view": view,
         "in_window": snapshot.covers(day), "rows": rows,
         "pages": paginate(group_by_class(rows), rows_per_page) if kind == "overview" else None,
-        "now": _now_and_next(rows, local_now) if day == local_now.date() else (None, None),
-        "poll_s": min(KIOSK_POLL_S, rt.settings.refresh_s), "etag": f'"{etag}"',
-        "poll_url": url_for(request.endpoint, **request.view_args,
-                            **{k: v for k, v in request.args.items() if k != "part"},
-                            part="board"),
+        "today": day == now.date(), "etag": f'"{tag}"',
+        "now": _now_and_next(rows, now) if day == now.date() else (None, None),
     }
     template = "_board_region.html" if part else "board.html"
     response = Response(render_template(template, **context))
-    response.set_etag(etag)
+    response.set_etag(tag)
     response.cache_control.no_cache = True
     return response
 
 
-def _render_empty(kind: str, raw_name: str | None, fresh, theme: str):
+def _poll_url() -> str:
+    """Return this board's URL for the kiosk's polls: the same parameters, plus part=board."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "part"]
+    return f"{request.path}?{urlencode([*args, ('part', 'board')])}"
+
+
+def _render_empty(kind: str, raw_name: str | None, fresh, theme: str, part: bool, poll: dict):
     """Before the first sync: a board that says data is coming, and keeps polling."""
-    html = render_template("board.html", kind=kind, name=raw_name, rows=None, pages=None,
+    html = render_template("_board_region.html" if part else "board.html",
+                           kind=kind, name=raw_name, rows=None, pages=None,
                            title=BOARD_TITLES[kind], school="", fresh=fresh, theme=theme,
                            day=None, icons=KIND_ICONS, words=KIND_WORDS, row_key=row_key,
-                           view="day", in_window=True, now=(None, None), poll_s=5,
-                           poll_url=request.full_path, tz=runtime().settings.tz, etag=None)
+                           view="day", in_window=True, now=(None, None), today=False,
+                           tz=runtime().settings.tz, etag=None, **poll)
     return Response(html, status=503, headers={"Retry-After": "5"})
 
 
@@ -117,7 +119,7 @@ def _rows(snapshot: Snapshot, kind: str, name: str | None, day: date,
         rows = rows_for(source, BOARD_CATEGORIES[kind], name)
         if kind == "teacher":
             rows = teacher_order(rows, name)
-    return rows if _staff() else without_teachers(rows)
+    return visible(rows, snapshot)
 
 
 def _now_and_next(rows: list[ChangeRow], local_now: datetime) -> tuple[str | None, str | None]:
@@ -135,9 +137,3 @@ def _rows_param() -> int:
     if not value.isdecimal() or not 1 <= int(value) <= 200:
         abort(400, f"rows must be a whole number from 1 to 200; got {value!r}")
     return int(value)
-
-
-def _etag(*parts: object) -> str:
-    key = json.dumps([p.isoformat() if isinstance(p, date | datetime) else p for p in parts]
-                     + [_staff()])
-    return hashlib.blake2s(key.encode(), digest_size=12).hexdigest()

@@ -20,12 +20,13 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, request
 from icalendar import Calendar, Event, vDuration
 
 from signage.model import ChangeRow, Snapshot
-from signage.plan import BOARD_CATEGORIES, day_rows, rows_for, without_teachers
+from signage.plan import BOARD_CATEGORIES, day_rows, rows_for
 from signage.runtime import runtime
+from signage.views.common import etag, snapshot_or_503, visible
 from signage.views.params import name_param
 from signage.views.words import BOARD_TITLES, KIND_WORDS
 
@@ -37,13 +38,13 @@ PRODID = "-//signage//Vertretungsplan//DE"
 REFRESH_INTERVAL = timedelta(minutes=30)
 
 
-@bp.get("/class/<name>.ics")
+@bp.get("/class/<path:name>.ics")
 def class_feed(name: str) -> Response:
     """Return one class's calendar: its periods and changes in the synced window."""
     return _feed("class", name)
 
 
-@bp.get("/room/<name>.ics")
+@bp.get("/room/<path:name>.ics")
 def room_feed(name: str) -> Response:
     """Return one room's calendar: what happens in it, and what moved out of it."""
     return _feed("room", name)
@@ -51,24 +52,20 @@ def room_feed(name: str) -> Response:
 
 def _feed(kind: str, wanted: str) -> Response:
     rt = runtime()
-    version, snapshot = rt.store.current()
-    if snapshot is None:
-        abort(503, "no timetable data yet: the first sync has not finished")
+    version, snapshot = snapshot_or_503()
     name = name_param(snapshot, kind, wanted)
-    staff = rt.settings.default_profile == "staff"
-    key = json.dumps([version, kind, name, staff])
-    etag = hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
-    if request.if_none_match.contains_weak(etag):  # before building anything
+    # The version restarts with the process; the last full load (every start does one) does not
+    # repeat, so an ETag from before a restart never matches new content.
+    tag = etag(version, rt.store.status().last_full_load, kind, name)
+    if request.if_none_match.contains_weak(tag):  # before building anything
         response = Response(status=304)
     else:
-        rows = _window_rows(snapshot, BOARD_CATEGORIES[kind], name)
-        if not staff:
-            rows = without_teachers(rows)
+        rows = visible(_window_rows(snapshot, BOARD_CATEGORIES[kind], name), snapshot)
         stamp = rt.store.status().last_success or rt.clock()
         title = f"{BOARD_TITLES[kind]} {name}"
         calendar = _calendar(snapshot, rows, rt.settings.tz, stamp, title)
         response = Response(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
-    response.set_etag(etag, weak=True)
+    response.set_etag(tag, weak=True)
     return response
 
 

@@ -7,7 +7,8 @@ from flask import Blueprint, render_template, request
 from signage.board import group_names
 from signage.plan import board_names
 from signage.runtime import runtime
-from signage.views.params import lang_param, theme_param
+from signage.views.common import local_now, staff
+from signage.views.params import day_param, lang_param, theme_param
 
 bp = Blueprint("pages", __name__)
 
@@ -20,12 +21,13 @@ def index():
     theme_param()
     snapshot = rt.store.snapshot()
     status = rt.store.status()
-    staff = rt.settings.default_profile == "staff"
+    if request.args.get("date"):
+        day_param(local_now().date())  # a bad date is a 400 here, not a 400 behind every link
     sections = []
     if snapshot is not None:
         sections = [("class", group_names(board_names(snapshot, "classes"))),
                     ("room", group_names(board_names(snapshot, "rooms")))]
-        if staff:
+        if staff():
             sections.append(("teacher", group_names(board_names(snapshot, "teachers"))))
     keep = {k: v for k, v in request.args.items() if k in ("lang", "theme", "date")}
     return render_template(

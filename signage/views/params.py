@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from flask import abort, g, request
@@ -27,6 +28,8 @@ def day_param(today: date) -> date:
     if value is None or value == "":
         return today
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(value)
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         abort(400, f"date must be YYYY-MM-DD, e.g. {today.isoformat()}; got {value!r}")
