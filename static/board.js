@@ -172,6 +172,28 @@
     if (clock) { clock.textContent = schoolTime(); }
   }
 
+  // The overview pages by rows (?rows=); when a page is taller than this screen and the
+  // operator chose no number, load again with as many rows as fit.
+  function fitPages() {
+    var pages = board.querySelectorAll(".page");
+    if (!pages.length || /[?&]rows=/.test(window.location.search)) { return; }
+    var box = board.getBoundingClientRect();
+    var tallest = box.top;
+    pages.forEach(function (page) {
+      var hidden = page.hidden;
+      page.hidden = false;
+      tallest = Math.max(tallest, page.getBoundingClientRect().bottom);
+      page.hidden = hidden;
+    });
+    if (tallest <= box.bottom + 1) { return; }
+    var rows = Number(board.dataset.rows) || 16;
+    var fitted = Math.max(1, Math.floor(rows * (box.bottom - box.top) / (tallest - box.top)) - 1);
+    var url = new URL(window.location.href);
+    url.searchParams.set("rows", String(fitted));
+    window.location.replace(url.toString());
+  }
+
+  fitPages();
   loadedDay = schoolDay();
   tick();
   setInterval(tick, 1000);

@@ -173,3 +173,45 @@ def test_a_lost_server_leaves_the_board_with_the_stale_badge(browser, server, to
     server.start()
     page.wait_for_selector("#stale-badge", state="hidden", timeout=15000)
     assert page.inner_text(".content") == rows
+
+
+@pytest.fixture
+def busy_fake():
+    """A fake upstream with a busy day: 18 classes with five changed periods each."""
+    fake = FakeUntis(TZ, school="Testschule")
+    classes = {i: f"{5 + (i - 1) // 3}{'abc'[(i - 1) % 3]}" for i in range(1, 19)}
+    fake.add_names("classes", classes)
+    fake.add_names("teachers", {i: f"T{i:02d}" for i in range(1, 19)})
+    fake.add_names("rooms", {i: f"R{100 + i}" for i in range(1, 19)})
+    fake.add_names("subjects", {1: "M", 2: "D", 3: "E"})
+    day = datetime.now(TZ).date()
+    for cls in classes:
+        for unit in range(5):
+            fake.put_period(period(100 * cls + unit, day, unit, cls=cls, teacher=cls, room=cls,
+                                   subject=1 + unit % 3, lesson=1000 * cls + unit,
+                                   status="CANCELLED" if unit % 2 else "CHANGED",
+                                   substitutionText="Aufgaben im Moodle bearbeiten"))
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_a_busy_overview_pages_so_that_every_page_fits(browser, busy_fake, today, screen):
+    server = Server(busy_fake)
+    server.start()
+    try:
+        width, height = SCREENS[screen]
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(f"{server.url}/board/overview?date={today}")
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(500)  # a screen that needs fewer rows reloads once
+        page.wait_for_selector(".page")
+        bottoms = page.evaluate("""() => [...document.querySelectorAll('.page')].map(p => {
+            const hidden = p.hidden; p.hidden = false;
+            const bottom = p.getBoundingClientRect().bottom;
+            p.hidden = hidden; return bottom; })""")
+        assert len(bottoms) > 1 and max(bottoms) <= height
+        assert "Seite 1/" in page.inner_text("#board")
+    finally:
+        server.stop()

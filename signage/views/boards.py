@@ -83,7 +83,7 @@ def _board(kind: str, raw_name: str | None):
         "icons": KIND_ICONS, "words": KIND_WORDS, "row_key": row_key, "view": view,
         "in_window": snapshot.covers(day), "rows": rows,
         "pages": paginate(group_by_class(rows), rows_per_page) if kind == "overview" else None,
-        "today": day == now.date(), "etag": f'"{tag}"',
+        "today": day == now.date(), "etag": f'"{tag}"', "rows_per_page": rows_per_page,
         "now": _now_and_next(rows, now) if day == now.date() else (None, None),
     }
     template = "_board_region.html" if part else "board.html"
