@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 # Reference statuses of a period's classes, teachers, rooms, ...
 REGULAR = "REGULAR"
@@ -78,6 +79,16 @@ class Snapshot:
     def name_of(self, category: str, ref_id: int) -> str:
         """Return the display name of a referenced id, or a placeholder naming the id."""
         return self.names.get(category, {}).get(ref_id, f"#{ref_id}")
+
+    @cached_property
+    def last_end_by_day(self) -> Mapping[date, datetime]:
+        """Return, per day with periods, when its last period ends (computed once per snapshot:
+        every board request and kiosk poll asks)."""
+        ends: dict[date, datetime] = {}
+        for period in self.periods.values():
+            if period.end > ends.get(period.day, period.end - period.end.resolution):
+                ends[period.day] = period.end
+        return ends
 
     def covers(self, day: date) -> bool:
         """Tell whether `day` lies inside the synced window."""

@@ -197,7 +197,7 @@ def natural_key(name: str) -> tuple:
 
 def has_periods(snapshot: Snapshot | None, day: date) -> bool:
     """Tell whether the snapshot holds any period on `day` (a school day)."""
-    return snapshot is not None and any(p.day == day for p in snapshot.periods.values())
+    return snapshot is not None and day in snapshot.last_end_by_day
 
 
 def in_school_hours(
@@ -220,7 +220,7 @@ def display_day(snapshot: Snapshot | None, local_now: datetime, switch_at: time)
     today = local_now.date()
     if snapshot is None:
         return today
-    last_end = max((p.end for p in snapshot.periods.values() if p.day == today), default=None)
+    last_end = snapshot.last_end_by_day.get(today)
     over = local_now.time() >= switch_at or (last_end is not None and local_now >= last_end)
     day = today + timedelta(days=1) if over or last_end is None else today
     while day <= snapshot.window_end:
