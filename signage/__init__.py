@@ -9,12 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import redis
 from flask import Flask
 
-from signage.config import DEFAULTS, ENV_PREFIX, ConfigError, load_settings
+from signage.config import DEFAULTS, ENV_PREFIX, ConfigError, Settings, load_settings
 from signage.i18n import init_babel
 from signage.runtime import Runtime
-from signage.store import MemoryStore
+from signage.store import MemoryStore, Store
+from signage.store_redis import RedisStore
+
+REDIS_TIMEOUT_S = 2.0
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,12 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.config.from_mapping(test_config)
     settings = load_settings(app.config)
-    if settings.redis_url:
-        raise ConfigError(
-            f"{ENV_PREFIX}_REDIS_URL: the Redis store is not in this version yet; "
-            "unset it to use the in-memory store"
-        )
-    app.extensions["signage"] = Runtime(settings=settings, store=MemoryStore())
+    app.extensions["signage"] = Runtime(settings=settings, store=_store(settings))
     init_babel(app)
 
     from signage import cli
@@ -55,6 +54,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     app.cli.add_command(cli.signage)
     return app
+
+
+def _store(settings: Settings) -> Store:
+    """Return the store the settings ask for; a Redis client connects on first use, not here."""
+    if settings.redis_url is None:
+        return MemoryStore()
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT_S,
+                                  socket_timeout=REDIS_TIMEOUT_S)
+    return RedisStore(client, settings.redis_prefix)
 
 
 __all__ = ["ConfigError", "create_app"]

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "UNTIS_CLIENT_ID": None,
     "UNTIS_CLIENT_SECRET": None,
     "REDIS_URL": None,  # unset: in-memory store
+    "REDIS_PREFIX": "signage",  # keys live under this prefix
     "REFRESH_SECONDS": None,  # poll interval in school hours; None: 120 (10 for the demo)
     "IDLE_REFRESH_SECONDS": None,  # poll interval outside school hours; None: 900 (10 for demo)
     "SCHOOL_HOURS": "06:30-17:00",  # school-local, on days with periods
@@ -71,6 +72,7 @@ class Settings:
     language: str
     full_reload_at: time
     redis_url: str | None
+    redis_prefix: str
     upstream: Mapping[str, Any]  # the raw settings a source adapter reads
 
 
@@ -123,6 +125,9 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     switch_at = _clock(config.get("SWITCH_DAY_AT"))
     if switch_at is None:
         fail("SWITCH_DAY_AT", "a time HH:MM")
+    redis_url = config.get("REDIS_URL")
+    if redis_url and not re.match(r"(rediss?|unix)://", str(redis_url)):
+        fail("REDIS_URL", "a redis://, rediss:// or unix:// URL")
     profile = config.get("DEFAULT_PROFILE")
     if profile not in PROFILES:
         fail("DEFAULT_PROFILE", f"one of {', '.join(PROFILES)}")
@@ -151,6 +156,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         language=language,
         full_reload_at=full_reload_at or time(3),
         redis_url=config.get("REDIS_URL") or None,
+        redis_prefix=str(config.get("REDIS_PREFIX") or "signage"),
         upstream={k: str(config[k]) for k in REQUIRED_SETTINGS.get(source, ())},
     )
 

@@ -18,6 +18,10 @@ from typing import Protocol
 from signage.model import Snapshot, SyncStatus
 
 
+class StoreError(Exception):
+    """The store could not be written (e.g. Redis unreachable); nothing was half-written."""
+
+
 class Store(Protocol):
     """What the sync engine writes and the views read; memory and Redis implement it."""
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from signage.model import Period, Snapshot, SyncStatus
 from signage.plan import in_school_hours
 from signage.sources.base import Batch, Source, SourceError
-from signage.store import Store
+from signage.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,8 @@ class SyncEngine:
             result = self._sync(now, status)
         except SourceError as exc:
             return self._fail(now, status, str(exc), exc.retry_after_s, started)
+        except StoreError as exc:
+            return self._fail(now, status, f"store: {exc}", None, started)
         except Exception as exc:  # a cycle is a loop boundary: log it, keep the last good snapshot
             log.exception("sync cycle failed unexpectedly")
             return self._fail(now, status, f"internal error ({type(exc).__name__})", None, started)
@@ -189,16 +191,18 @@ class SyncEngine:
         failures = status.failures + 1
         wait_s = backoff_s(failures, self.schedule.refresh_s, retry_after_s)
         log.warning("sync failed (%d in a row), next try in %.0f s: %s", failures, wait_s, error)
-        self.store.write_status(
-            replace(
-                status,
-                source=self.source.name,
-                last_attempt=now,
-                last_error=error,
-                failures=failures,
-                not_before=now + timedelta(seconds=wait_s) if wait_s else None,
-            )
+        failed = replace(
+            status,
+            source=self.source.name,
+            last_attempt=now,
+            last_error=error,
+            failures=failures,
+            not_before=now + timedelta(seconds=wait_s) if wait_s else None,
         )
+        try:
+            self.store.write_status(failed)
+        except StoreError as exc:  # the store is away too: the next cycle tries again
+            log.warning("sync: could not record the failure: %s", exc)
         duration = time.perf_counter() - started
         return CycleResult("failed", self.store.version(), error=error, duration_s=duration)
 

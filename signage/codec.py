@@ -1,0 +1,96 @@
+"""Snapshots and sync status as JSON (for the Redis store): plain data, a schema version, no
+pickle. A snapshot written by another schema version is refused with a clear error."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from signage.model import Period, Ref, Snapshot, SyncStatus
+
+SCHEMA_VERSION = 1
+
+
+class SchemaError(ValueError):
+    """Stored data was written by another (or no) schema version of signage."""
+
+
+def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
+    """Return the snapshot as JSON-ready data."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "window": [snapshot.window_start.isoformat(), snapshot.window_end.isoformat()],
+        "school": snapshot.school,
+        "names": {c: {str(i): n for i, n in t.items()} for c, t in snapshot.names.items()},
+        "periods": [_period_to_json(p) for p in snapshot.periods.values()],
+    }
+
+
+def snapshot_from_json(data: Any) -> Snapshot:
+    """Return the snapshot stored as `data`; raise SchemaError for another schema version."""
+    _check_schema(data)
+    start, end = data["window"]
+    periods = (_period_from_json(p) for p in data["periods"])
+    return Snapshot(
+        window_start=date.fromisoformat(start),
+        window_end=date.fromisoformat(end),
+        periods={p.id: p for p in periods},
+        names={c: {int(i): n for i, n in t.items()} for c, t in data["names"].items()},
+        school=data["school"],
+    )
+
+
+def status_to_json(status: SyncStatus) -> dict[str, Any]:
+    """Return the sync status as JSON-ready data."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "source": status.source,
+        "last_error": status.last_error,
+        "failures": status.failures,
+        **{key: _time(getattr(status, key)) for key in _STATUS_TIMES},
+    }
+
+
+def status_from_json(data: Any) -> SyncStatus:
+    """Return the sync status stored as `data`; raise SchemaError for another schema version."""
+    _check_schema(data)
+    times = {key: _parse_time(data.get(key)) for key in _STATUS_TIMES}
+    return SyncStatus(source=data["source"], last_error=data["last_error"],
+                      failures=data["failures"], **times)
+
+
+_STATUS_TIMES = ("last_success", "last_attempt", "cursor", "last_full_load", "not_before")
+
+
+def _check_schema(data: Any) -> None:
+    found = data.get("schema") if isinstance(data, dict) else None
+    if found != SCHEMA_VERSION:
+        raise SchemaError(f"stored data has schema {found!r}; this signage reads {SCHEMA_VERSION}")
+
+
+def _period_to_json(p: Period) -> dict[str, Any]:
+    return {
+        "id": p.id, "start": p.start.isoformat(), "end": p.end.isoformat(),
+        "lesson_id": p.lesson_id, "type": p.type, "status": p.status,
+        "modified": _time(p.modified), "text": p.text, "related_period": p.related_period,
+        "exam": p.exam,
+        "refs": {c: [[r.id, r.status] for r in refs] for c, refs in p.refs.items()},
+    }
+
+
+def _period_from_json(d: dict[str, Any]) -> Period:
+    return Period(
+        id=d["id"], start=datetime.fromisoformat(d["start"]), end=datetime.fromisoformat(d["end"]),
+        lesson_id=d["lesson_id"], type=d["type"], status=d["status"],
+        modified=_parse_time(d["modified"]), text=d["text"], related_period=d["related_period"],
+        exam=d["exam"],
+        refs={c: tuple(Ref(i, s) for i, s in refs) for c, refs in d["refs"].items()},
+    )
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None

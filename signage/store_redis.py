@@ -1,0 +1,113 @@
+"""The snapshot store on Redis: one writer (the sync process), any number of readers (workers).
+
+Keys under a prefix, none with an expiry:
+- `{prefix}:snapshot`: JSON `{"version": n, "snapshot": {...}}` (schema-versioned, see codec);
+- `{prefix}:version`: the bare version, so readers check for news without loading the snapshot;
+- `{prefix}:status`: the sync status (last success, last error, cursor), so a restarted sync
+  process continues with a delta.
+Snapshot and version are written in one MULTI/EXEC: a reader sees the old pair or the new one.
+Readers keep their last good copy and answer from it while Redis cannot be reached; writes raise
+`StoreError` so the sync cycle fails (and is retried) without losing anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import redis
+
+from signage.codec import (
+    SchemaError,
+    snapshot_from_json,
+    snapshot_to_json,
+    status_from_json,
+    status_to_json,
+)
+from signage.model import Snapshot, SyncStatus
+from signage.store import StoreError
+
+log = logging.getLogger(__name__)
+
+
+class RedisStore:
+    """A `Store` on Redis, with a per-process copy of the last good snapshot."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "signage") -> None:
+        self._redis = client
+        self._keys = {name: f"{prefix}:{name}" for name in ("snapshot", "version", "status")}
+        self._copy: tuple[int, Snapshot | None] = (0, None)
+        self._status = SyncStatus()
+        self._reachable = True
+
+    def current(self) -> tuple[int, Snapshot | None]:
+        """Return the version and its snapshot; the last good copy while Redis is away."""
+        try:
+            version = int(self._redis.get(self._keys["version"]) or 0)
+            if version != self._copy[0]:
+                raw = self._redis.get(self._keys["snapshot"])
+                if raw is not None:
+                    data = json.loads(raw)
+                    self._copy = (data["version"], snapshot_from_json(data["snapshot"]))
+            self._note_reachable(True)
+        except redis.RedisError as exc:
+            self._note_reachable(False, exc)
+        except (SchemaError, ValueError, KeyError, TypeError) as exc:
+            log.error("store: the stored snapshot cannot be read (%s); waiting for a new one", exc)
+        return self._copy
+
+    def snapshot(self) -> Snapshot | None:
+        """Return the current snapshot, None before the first successful sync."""
+        return self.current()[1]
+
+    def version(self) -> int:
+        """Return the content version (0 before the first snapshot)."""
+        return self.current()[0]
+
+    def replace(self, snapshot: Snapshot) -> int:
+        """Store a new snapshot with the next version when its content differs; atomic."""
+        version, old = self.current()
+        if not self._reachable:
+            raise StoreError("Redis cannot be reached; the snapshot was not written")
+        if snapshot == old and old is not None:
+            return version
+        new_version = version + 1
+        payload = json.dumps({"version": new_version, "snapshot": snapshot_to_json(snapshot)})
+        try:
+            with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._keys["snapshot"], payload)
+                pipe.set(self._keys["version"], new_version)
+                pipe.execute()
+        except redis.RedisError as exc:
+            raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
+        self._copy = (new_version, snapshot)
+        return new_version
+
+    def status(self) -> SyncStatus:
+        """Return the stored sync status (the last one read while Redis is away)."""
+        try:
+            raw = self._redis.get(self._keys["status"])
+            if raw is not None:
+                self._status = status_from_json(json.loads(raw))
+        except redis.RedisError as exc:
+            self._note_reachable(False, exc)
+        except (SchemaError, ValueError, KeyError, TypeError) as exc:
+            log.error("store: the stored sync status cannot be read (%s)", exc)
+        return self._status
+
+    def write_status(self, status: SyncStatus) -> None:
+        """Record the sync status."""
+        self._status = status
+        try:
+            self._redis.set(self._keys["status"], json.dumps(status_to_json(status)))
+        except redis.RedisError as exc:
+            raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
+
+    def _note_reachable(self, reachable: bool, exc: Exception | None = None) -> None:
+        if reachable != self._reachable:
+            if reachable:
+                log.info("store: Redis is reachable again")
+            else:
+                log.warning("store: Redis cannot be reached (%s); serving the last good copy",
+                            type(exc).__name__)
+        self._reachable = reachable

@@ -1,0 +1,107 @@
+"""The Redis store against a real redis-server: JSON with a schema, atomic versions, workers
+keeping their copy through an outage, a restarted sync process continuing with a delta."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from signage import create_app
+from signage.codec import (
+    SchemaError,
+    snapshot_from_json,
+    snapshot_to_json,
+    status_from_json,
+    status_to_json,
+)
+from signage.store_redis import RedisStore
+from signage.sync import SyncEngine
+from tests.conftest import SCHEDULE, TZ, RedisServer, untis_settings
+
+
+def store_at(url: str, prefix: str) -> RedisStore:
+    return RedisStore(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1),
+                      prefix)
+
+
+def test_snapshots_and_status_survive_the_json_round_trip(engine, store, clock):
+    engine.run_cycle(clock())
+    snapshot, status = store.snapshot(), store.status()
+    assert snapshot_from_json(json.loads(json.dumps(snapshot_to_json(snapshot)))) == snapshot
+    assert status_from_json(json.loads(json.dumps(status_to_json(status)))) == status
+
+
+@pytest.mark.parametrize("data", [{}, {"schema": 99}, [], None])
+def test_data_of_another_schema_is_refused_clearly(data):
+    with pytest.raises(SchemaError, match="schema"):
+        snapshot_from_json(data)
+
+
+def test_two_workers_see_the_same_version_and_snapshot(source, redis_url, redis_prefix, clock,
+                                                        fake):
+    writer = store_at(redis_url, redis_prefix)
+    SyncEngine(source, writer, TZ, 2, SCHEDULE).run_cycle(clock())
+    first, second = store_at(redis_url, redis_prefix), store_at(redis_url, redis_prefix)
+    assert first.current() == second.current() == writer.current()
+    assert first.version() == 1 and len(first.snapshot().periods) == 36
+    raw = redis.Redis.from_url(redis_url)
+    assert raw.ttl(f"{redis_prefix}:snapshot") == -1  # no expiry on the last good snapshot
+    assert json.loads(raw.get(f"{redis_prefix}:snapshot"))["snapshot"]["schema"] == 1
+
+
+def test_an_unchanged_snapshot_keeps_its_version(source, redis_url, redis_prefix, clock):
+    store = store_at(redis_url, redis_prefix)
+    engine = SyncEngine(source, store, TZ, 2, SCHEDULE)
+    engine.run_cycle(clock())
+    clock.advance(minutes=2)
+    assert engine.run_cycle(clock()).version == 1
+
+
+def test_a_restarted_sync_process_continues_with_a_delta(source, redis_url, redis_prefix, clock,
+                                                          fake):
+    SyncEngine(source, store_at(redis_url, redis_prefix), TZ, 2, SCHEDULE).run_cycle(clock())
+    clock.advance(minutes=2)
+    fake.update_period(1010, status="CANCELLED")
+    restarted = SyncEngine(source, store_at(redis_url, redis_prefix), TZ, 2, SCHEDULE)
+    result = restarted.run_cycle(clock())
+    assert result.outcome == "delta" and result.upserts == 1 and result.version == 2
+
+
+def test_the_app_reads_the_redis_store(source, redis_url, redis_prefix, clock, fake):
+    SyncEngine(source, store_at(redis_url, redis_prefix), TZ, 2, SCHEDULE).run_cycle(clock())
+    app = create_app({**untis_settings(fake), "REDIS_URL": redis_url,
+                      "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2})
+    app.extensions["signage"].clock = clock
+    client = app.test_client()
+    assert client.get("/api/v1/classes").get_json() == ["5a", "5b", "10a"]
+    assert client.get("/healthz").status_code == 200
+
+
+def test_workers_serve_their_copy_while_redis_is_down(source, fake, clock, tmp_path):
+    server = RedisServer(tmp_path).start()
+    try:
+        writer = store_at(server.url, "outage")
+        engine = SyncEngine(source, writer, TZ, 2, SCHEDULE)
+        engine.run_cycle(clock())
+        app = create_app({**untis_settings(fake), "REDIS_URL": server.url,
+                          "REDIS_PREFIX": "outage", "DAYS_AHEAD": 2})
+        app.extensions["signage"].clock = clock
+        client = app.test_client()
+        assert client.get("/board/overview").status_code == 200
+        server.stop()
+        assert client.get("/board/overview").status_code == 200
+        assert client.get("/api/v1/classes").get_json() == ["5a", "5b", "10a"]
+        clock.advance(minutes=2)
+        fake.update_period(1010, status="CANCELLED")
+        failed = engine.run_cycle(clock())
+        assert failed.outcome == "failed" and failed.error.startswith("store:")
+        server.start()  # the same port: Redis is back, empty as after a crash without disk
+        clock.advance(minutes=2)
+        result = engine.run_cycle(clock())
+        assert result.outcome in ("full", "delta")
+        rows = client.get("/api/v1/changes").get_json()["changes"]
+        assert [r["kinds"] for r in rows] == [["cancelled"]]
+    finally:
+        server.stop()
