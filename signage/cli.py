@@ -39,7 +39,7 @@ def serve(host: str, port: int) -> None:
     _setup_logging()
     rt = runtime()
     process = build_sync(rt)
-    scheduler = start_background(rt, process.engine)
+    scheduler = start_background(rt, process)
     click.echo(f"signage: serving {rt.settings.source} boards on http://{host}:{port}/")
     try:
         waitress.serve(current_app._get_current_object(), host=host, port=port,
@@ -68,6 +68,6 @@ def sync(once: bool) -> None:
         if rt.settings.redis_url is None:
             logging.getLogger(__name__).warning(
                 "no SIGNAGE_REDIS_URL: web workers in other processes cannot see this data")
-        run_blocking(rt, process.engine)
+        run_blocking(rt, process)
     finally:
         process.close()

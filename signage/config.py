@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "UNTIS_CLIENT_SECRET": None,
     "REDIS_URL": None,  # unset: in-memory store
     "REDIS_PREFIX": "signage",  # keys live under this prefix
+    "LEASE_SECONDS": None,  # leader lease of the sync process; None: 3 x refresh, at least 5
     "REFRESH_SECONDS": None,  # poll interval in school hours; None: 120 (10 for the demo)
     "IDLE_REFRESH_SECONDS": None,  # poll interval outside school hours; None: 900 (10 for demo)
     "SCHOOL_HOURS": "06:30-17:00",  # school-local, on days with periods
@@ -73,6 +74,7 @@ class Settings:
     full_reload_at: time
     redis_url: str | None
     redis_prefix: str
+    lease_s: int
     upstream: Mapping[str, Any]  # the raw settings a source adapter reads
 
 
@@ -117,6 +119,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     days_ahead = seconds("DAYS_AHEAD", 7, minimum=0)
     if days_ahead > 60:
         fail("DAYS_AHEAD", "a whole number from 0 to 60")
+    lease_s = seconds("LEASE_SECONDS", max(3 * refresh_s, 5))
     full_reload_at = _clock(config.get("FULL_RELOAD_AT"))
     if full_reload_at is None:
         fail("FULL_RELOAD_AT", "a time HH:MM")
@@ -157,6 +160,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         full_reload_at=full_reload_at or time(3),
         redis_url=config.get("REDIS_URL") or None,
         redis_prefix=str(config.get("REDIS_PREFIX") or "signage"),
+        lease_s=lease_s,
         upstream={k: str(config[k]) for k in REQUIRED_SETTINGS.get(source, ())},
     )
 

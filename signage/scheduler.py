@@ -8,8 +8,10 @@ runs; the engine itself skips ticks while it backs off or while outside school h
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -17,20 +19,29 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from signage.config import Settings
 from signage.demo import start_demo
+from signage.lease import Lease
 from signage.runtime import Runtime
 from signage.sources import REGISTRY
 from signage.sources.http import make_session
-from signage.sync import Schedule, SyncEngine
+from signage.store_redis import RedisStore
+from signage.sync import CycleResult, Schedule, SyncEngine
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class SyncProcess:
-    """A ready sync engine and what to close when the process ends."""
+    """A ready sync engine, its leader lease (with Redis), and what to close at the end."""
 
     engine: SyncEngine
     closers: list[Callable[[], None]]
+    lease: Lease | None = None
+
+    def tick(self, now: datetime) -> CycleResult | None:
+        """Run one cycle if this process leads (always without a lease); None when standing by."""
+        if self.lease is not None and not self.lease.acquire():
+            return None
+        return self.engine.run_cycle(now)
 
     def close(self) -> None:
         """Close the source (and the demo upstream, if one runs)."""
@@ -50,7 +61,11 @@ def build_sync(rt: Runtime) -> SyncProcess:
     source = REGISTRY[name].from_settings(upstream, settings.tz, make_session())
     closers.append(source.close)
     engine = SyncEngine(source, rt.store, settings.tz, settings.days_ahead, schedule_of(settings))
-    return SyncProcess(engine, closers)
+    lease = None
+    if isinstance(rt.store, RedisStore):
+        lease = Lease(rt.store.client, f"{settings.redis_prefix}:leader", settings.lease_s)
+        closers.append(lease.release)
+    return SyncProcess(engine, closers, lease)
 
 
 def schedule_of(settings: Settings) -> Schedule:
@@ -63,10 +78,10 @@ def schedule_of(settings: Settings) -> Schedule:
     )
 
 
-def add_sync_job(scheduler: BaseScheduler, rt: Runtime, engine: SyncEngine) -> None:
+def add_sync_job(scheduler: BaseScheduler, rt: Runtime, process: SyncProcess) -> None:
     """Schedule the sync job: now, then every refresh interval; coalesced, never overlapping."""
     scheduler.add_job(
-        lambda: engine.run_cycle(rt.clock()),
+        lambda: process.tick(rt.clock()),
         "interval",
         seconds=rt.settings.refresh_s,
         next_run_time=rt.clock(),
@@ -77,18 +92,20 @@ def add_sync_job(scheduler: BaseScheduler, rt: Runtime, engine: SyncEngine) -> N
     )
 
 
-def start_background(rt: Runtime, engine: SyncEngine) -> BackgroundScheduler:
+def start_background(rt: Runtime, process: SyncProcess) -> BackgroundScheduler:
     """Start a background scheduler running the sync job (embedded mode)."""
     scheduler = BackgroundScheduler(timezone="UTC")
-    add_sync_job(scheduler, rt, engine)
+    add_sync_job(scheduler, rt, process)
     scheduler.start()
     return scheduler
 
 
-def run_blocking(rt: Runtime, engine: SyncEngine) -> None:
-    """Run the sync job in this thread until interrupted (the sync process)."""
+def run_blocking(rt: Runtime, process: SyncProcess) -> None:
+    """Run the sync job in this thread until interrupted or terminated (the sync process)."""
     scheduler = BlockingScheduler(timezone="UTC")
-    add_sync_job(scheduler, rt, engine)
+    add_sync_job(scheduler, rt, process)
+    # SIGTERM (systemd, kill) ends the loop cleanly, so the lease is released at once.
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

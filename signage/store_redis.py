@@ -40,6 +40,11 @@ class RedisStore:
         self._status = SyncStatus()
         self._reachable = True
 
+    @property
+    def client(self) -> redis.Redis:
+        """Return the Redis client (the sync process's leader lease shares it)."""
+        return self._redis
+
     def current(self) -> tuple[int, Snapshot | None]:
         """Return the version and its snapshot; the last good copy while Redis is away."""
         try:

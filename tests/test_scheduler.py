@@ -14,7 +14,7 @@ def test_the_background_job_syncs_every_refresh_interval(fake, clock):
     rt = app.extensions["signage"]
     rt.clock = clock
     process = build_sync(rt)
-    scheduler = start_background(rt, process.engine)
+    scheduler = start_background(rt, process)
     try:
         job = scheduler.get_job("sync")
         assert job.coalesce is True and job.max_instances == 1
