@@ -174,7 +174,7 @@ class RedisServer:
 
     def __init__(self, folder) -> None:
         self.folder = folder
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
 
@@ -203,7 +203,8 @@ class RedisServer:
             self.process = None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -7,7 +7,6 @@ in this process, polling every second; the kiosk script polls the board as often
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from signage.demo.server import FakeUntis
-from tests.conftest import NAMES, TZ, period, untis_settings
+from tests.conftest import NAMES, TZ, free_port, period, untis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -29,17 +28,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENS = {"hd": (1920, 1080), "portrait": (1080, 1920), "uhd": (3840, 2160)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class Server:
     """`flask signage serve` as a real process that can be stopped and started again."""
 
     def __init__(self, fake: FakeUntis) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
         env.update({f"SIGNAGE_{k}": v for k, v in untis_settings(fake).items()})

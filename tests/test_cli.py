@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from signage.demo.server import Fault
-from tests.conftest import TZ, untis_settings
+from tests.conftest import TZ, free_port, untis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi", "signage"]
@@ -62,11 +61,6 @@ def test_a_malformed_setting_stops_start_up_with_one_line():
     assert "Traceback" not in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _get_json(url: str) -> tuple[int, object]:
     try:
@@ -79,7 +73,7 @@ def _get_json(url: str) -> tuple[int, object]:
 @pytest.fixture
 def served_demo():
     """The README's run command's process: `signage serve` on the demo school."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(FLASK + ["serve", "--port", str(port)], cwd=ROOT, env=_env(),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     yield f"http://127.0.0.1:{port}"

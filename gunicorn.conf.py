@@ -1,0 +1,18 @@
+"""gunicorn settings for signage's web workers; `gunicorn wsgi:app` reads this file.
+
+Workers only read the store (Redis: set SIGNAGE_REDIS_URL); the sync process runs apart
+(`flask --app wsgi signage sync`). Override with the usual GUNICORN_CMD_ARGS or flags.
+"""
+
+import os
+
+bind = os.environ.get("SIGNAGE_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = 4
+timeout = 30
+graceful_timeout = 10
+keepalive = 5  # kiosks poll every 30 s or so; reuse their connections
+accesslog = "-"
+# The path without its query string: query parameters may carry tokens (display pairing).
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
