@@ -6,14 +6,17 @@ Keys under a prefix, none with an expiry:
 - `{prefix}:status`: the sync status (last success, last error, cursor), so a restarted sync
   process continues with a delta.
 Snapshot and version are written in one MULTI/EXEC: a reader sees the old pair or the new one.
-Readers keep their last good copy and answer from it while Redis cannot be reached; writes raise
-`StoreError` so the sync cycle fails (and is retried) without losing anything.
+Readers keep their last good copy and answer from it while Redis cannot be reached (asking again
+every `RETRY_AFTER_S`, so requests never wait for a timeout each); writes raise `StoreError` so
+the sync cycle fails (and is retried) without losing anything.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 
 import redis
 
@@ -29,12 +32,19 @@ from signage.store import StoreError
 
 log = logging.getLogger(__name__)
 
+RETRY_AFTER_S = 5.0  # while Redis is away, readers ask again this often
+
 
 class RedisStore:
     """A `Store` on Redis, with a per-process copy of the last good snapshot."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "signage") -> None:
+    def __init__(self, client: redis.Redis, prefix: str = "signage",
+                 retry_after_s: float = RETRY_AFTER_S,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._redis = client
+        self._retry_after_s = retry_after_s
+        self._monotonic = monotonic
+        self._next_try = 0.0
         self._keys = {name: f"{prefix}:{name}" for name in ("snapshot", "version", "status")}
         self._copy: tuple[int, Snapshot | None] = (0, None)
         self._status = SyncStatus()
@@ -47,6 +57,8 @@ class RedisStore:
 
     def current(self) -> tuple[int, Snapshot | None]:
         """Return the version and its snapshot; the last good copy while Redis is away."""
+        if self._resting():
+            return self._copy
         try:
             version = int(self._redis.get(self._keys["version"]) or 0)
             if version != self._copy[0]:
@@ -90,6 +102,8 @@ class RedisStore:
 
     def status(self) -> SyncStatus:
         """Return the stored sync status (the last one read while Redis is away)."""
+        if self._resting():
+            return self._status
         try:
             raw = self._redis.get(self._keys["status"])
             if raw is not None:
@@ -108,7 +122,14 @@ class RedisStore:
         except redis.RedisError as exc:
             raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
 
+    def _resting(self) -> bool:
+        # While Redis is away, ask again only every few seconds: a request must not wait for
+        # a connect timeout each time.
+        return not self._reachable and self._monotonic() < self._next_try
+
     def _note_reachable(self, reachable: bool, exc: Exception | None = None) -> None:
+        if not reachable:
+            self._next_try = self._monotonic() + self._retry_after_s
         if reachable != self._reachable:
             if reachable:
                 log.info("store: Redis is reachable again")

@@ -185,16 +185,16 @@ class RedisServer:
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.folder)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
         deadline = time_module.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return self
-            except redis.ConnectionError:
-                if time_module.monotonic() > deadline:
-                    raise
-                time_module.sleep(0.05)
+        with redis.Redis.from_url(self.url) as client:
+            while True:
+                try:
+                    client.ping()
+                    return self
+                except redis.ConnectionError:
+                    if time_module.monotonic() > deadline:
+                        raise
+                    time_module.sleep(0.05)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -226,6 +226,6 @@ def redis_prefix(redis_url, request) -> str:
     """A key prefix of this test's own, removed afterwards."""
     prefix = f"test-{request.node.name}"[:80]
     yield prefix
-    client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
+    with redis.Redis.from_url(redis_url) as client:
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)

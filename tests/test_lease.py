@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 from signage.lease import Lease
@@ -18,8 +19,14 @@ from tests.conftest import untis_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_one_holder_at_a_time_and_release_hands_over(redis_url, redis_prefix):
-    client = redis.Redis.from_url(redis_url)
+@pytest.fixture
+def redis_client(redis_url):
+    with redis.Redis.from_url(redis_url) as client:
+        yield client
+
+
+def test_one_holder_at_a_time_and_release_hands_over(redis_client, redis_prefix):
+    client = redis_client
     first, second = (Lease(client, f"{redis_prefix}:leader", 30) for _ in range(2))
     assert first.acquire() and not second.acquire()
     assert first.acquire()  # renewing
@@ -28,8 +35,8 @@ def test_one_holder_at_a_time_and_release_hands_over(redis_url, redis_prefix):
     assert second.acquire() and not first.acquire()
 
 
-def test_a_lease_that_is_not_renewed_runs_out(redis_url, redis_prefix):
-    client = redis.Redis.from_url(redis_url)
+def test_a_lease_that_is_not_renewed_runs_out(redis_client, redis_prefix):
+    client = redis_client
     first, second = (Lease(client, f"{redis_prefix}:leader", 0.3) for _ in range(2))
     assert first.acquire() and not second.acquire()
     time.sleep(0.45)
@@ -56,9 +63,10 @@ def _wait_for(condition, timeout_s: float) -> bool:
     return False
 
 
-def test_two_sync_processes_poll_once_and_a_standby_takes_over(fake, redis_url, redis_prefix):
+def test_two_sync_processes_poll_once_and_a_standby_takes_over(fake, redis_url, redis_prefix,
+                                                                redis_client):
     processes = [_sync_process(fake, redis_url, redis_prefix) for _ in range(2)]
-    client = redis.Redis.from_url(redis_url)
+    client = redis_client
     try:
         assert _wait_for(lambda: fake.count("deleted") >= 3, 20), "no delta cycles"
         pollers = {r.bearer for r in list(fake.requests) if r.endpoint == "timetable"}

@@ -4,6 +4,7 @@ keeping their copy through an outage, a restarted sync process continuing with a
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import redis
@@ -16,14 +17,23 @@ from signage.codec import (
     status_from_json,
     status_to_json,
 )
-from signage.store_redis import RedisStore
+from signage.store_redis import RETRY_AFTER_S, RedisStore
 from signage.sync import SyncEngine
 from tests.conftest import SCHEDULE, TZ, RedisServer, untis_settings
 
 
-def store_at(url: str, prefix: str) -> RedisStore:
-    return RedisStore(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1),
-                      prefix)
+@pytest.fixture
+def store_at():
+    """Return a factory of Redis stores whose clients are closed after the test."""
+    clients = []
+
+    def make(url: str, prefix: str, **options) -> RedisStore:
+        clients.append(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1))
+        return RedisStore(clients[-1], prefix, **options)
+
+    yield make
+    for client in clients:
+        client.close()
 
 
 def test_snapshots_and_status_survive_the_json_round_trip(engine, store, clock):
@@ -40,18 +50,18 @@ def test_data_of_another_schema_is_refused_clearly(data):
 
 
 def test_two_workers_see_the_same_version_and_snapshot(source, redis_url, redis_prefix, clock,
-                                                        fake):
+                                                        fake, store_at):
     writer = store_at(redis_url, redis_prefix)
     SyncEngine(source, writer, TZ, 2, SCHEDULE).run_cycle(clock())
     first, second = store_at(redis_url, redis_prefix), store_at(redis_url, redis_prefix)
     assert first.current() == second.current() == writer.current()
     assert first.version() == 1 and len(first.snapshot().periods) == 36
-    raw = redis.Redis.from_url(redis_url)
-    assert raw.ttl(f"{redis_prefix}:snapshot") == -1  # no expiry on the last good snapshot
-    assert json.loads(raw.get(f"{redis_prefix}:snapshot"))["snapshot"]["schema"] == 1
+    with redis.Redis.from_url(redis_url) as raw:
+        assert raw.ttl(f"{redis_prefix}:snapshot") == -1  # no expiry on the last good snapshot
+        assert json.loads(raw.get(f"{redis_prefix}:snapshot"))["snapshot"]["schema"] == 1
 
 
-def test_an_unchanged_snapshot_keeps_its_version(source, redis_url, redis_prefix, clock):
+def test_an_unchanged_snapshot_keeps_its_version(source, redis_url, redis_prefix, clock, store_at):
     store = store_at(redis_url, redis_prefix)
     engine = SyncEngine(source, store, TZ, 2, SCHEDULE)
     engine.run_cycle(clock())
@@ -60,7 +70,7 @@ def test_an_unchanged_snapshot_keeps_its_version(source, redis_url, redis_prefix
 
 
 def test_a_restarted_sync_process_continues_with_a_delta(source, redis_url, redis_prefix, clock,
-                                                          fake):
+                                                          fake, store_at):
     SyncEngine(source, store_at(redis_url, redis_prefix), TZ, 2, SCHEDULE).run_cycle(clock())
     clock.advance(minutes=2)
     fake.update_period(1010, status="CANCELLED")
@@ -69,7 +79,7 @@ def test_a_restarted_sync_process_continues_with_a_delta(source, redis_url, redi
     assert result.outcome == "delta" and result.upserts == 1 and result.version == 2
 
 
-def test_the_app_reads_the_redis_store(source, redis_url, redis_prefix, clock, fake):
+def test_the_app_reads_the_redis_store(source, redis_url, redis_prefix, clock, fake, store_at):
     SyncEngine(source, store_at(redis_url, redis_prefix), TZ, 2, SCHEDULE).run_cycle(clock())
     app = create_app({**untis_settings(fake), "REDIS_URL": redis_url,
                       "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2})
@@ -79,10 +89,10 @@ def test_the_app_reads_the_redis_store(source, redis_url, redis_prefix, clock, f
     assert client.get("/healthz").status_code == 200
 
 
-def test_workers_serve_their_copy_while_redis_is_down(source, fake, clock, tmp_path):
+def test_workers_serve_their_copy_while_redis_is_down(source, fake, clock, tmp_path, store_at):
     server = RedisServer(tmp_path).start()
     try:
-        writer = store_at(server.url, "outage")
+        writer = store_at(server.url, "outage", retry_after_s=0)
         engine = SyncEngine(source, writer, TZ, 2, SCHEDULE)
         engine.run_cycle(clock())
         app = create_app({**untis_settings(fake), "REDIS_URL": server.url,
@@ -101,7 +111,33 @@ def test_workers_serve_their_copy_while_redis_is_down(source, fake, clock, tmp_p
         clock.advance(minutes=2)
         result = engine.run_cycle(clock())
         assert result.outcome in ("full", "delta")
-        rows = client.get("/api/v1/changes").get_json()["changes"]
-        assert [r["kinds"] for r in rows] == [["cancelled"]]
+        deadline = time.monotonic() + RETRY_AFTER_S + 3  # workers look again every few seconds
+        kinds = None
+        while time.monotonic() < deadline and kinds != [["cancelled"]]:
+            kinds = [r["kinds"] for r in client.get("/api/v1/changes").get_json()["changes"]]
+            time.sleep(0.2)
+        assert kinds == [["cancelled"]]
+    finally:
+        server.stop()
+
+
+def test_while_redis_is_away_readers_ask_again_only_every_few_seconds(source, clock, tmp_path,
+                                                                      store_at):
+    server = RedisServer(tmp_path).start()
+    ticks = [0.0]
+    try:
+        SyncEngine(source, store_at(server.url, "p"), TZ, 2, SCHEDULE).run_cycle(clock())
+        reader = store_at(server.url, "p", retry_after_s=5, monotonic=lambda: ticks[0])
+        assert reader.version() == 1
+        server.stop()
+        assert reader.version() == 1  # the copy; Redis is now known to be away
+        server.start()
+        with redis.Redis.from_url(server.url) as raw:
+            raw.set("p:version", 7)
+        ticks[0] = 4.9
+        assert reader.version() == 1  # resting: Redis was not asked
+        ticks[0] = 5.1
+        reader.current()
+        assert reader._reachable  # asked again, and found
     finally:
         server.stop()
