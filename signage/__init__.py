@@ -44,13 +44,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_babel(app)
 
     from signage import cli
-    from signage.views import api, boards, errors, health, ical, pages
+    from signage.views import api, boards, errors, health, ical, ops, pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(boards.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(ical.bp)
+    app.register_blueprint(ops.bp)
     errors.register(app)
     app.cli.add_command(cli.signage)
     return app

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from signage.model import Period, Ref, Snapshot, SyncStatus
+from signage.model import CycleRecord, Period, Ref, Snapshot, SyncStatus
 
 SCHEMA_VERSION = 1
 
@@ -94,3 +94,17 @@ def _time(value: datetime | None) -> str | None:
 
 def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
+
+
+def record_to_json(record: CycleRecord) -> dict[str, Any]:
+    """Return a cycle record as JSON-ready data."""
+    return {"at": record.at.isoformat(), "outcome": record.outcome, "changed": record.changed,
+            "requests": dict(record.requests), "duration_s": record.duration_s,
+            "error": record.error}
+
+
+def record_from_json(data: dict[str, Any]) -> CycleRecord:
+    """Return the cycle record stored as `data`."""
+    return CycleRecord(at=datetime.fromisoformat(data["at"]), outcome=data["outcome"],
+                       changed=data["changed"], requests=data["requests"],
+                       duration_s=data["duration_s"], error=data["error"])

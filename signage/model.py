@@ -110,6 +110,18 @@ class SyncStatus:
 
 
 @dataclass(frozen=True)
+class CycleRecord:
+    """One sync cycle as operators see it on /status and /metrics."""
+
+    at: datetime  # aware UTC
+    outcome: str  # "full", "delta" or "failed"
+    changed: int  # periods upserted or deleted
+    requests: Mapping[str, int]  # "<endpoint> <status>" -> count, e.g. "timetable 200"
+    duration_s: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class ChangeRow:
     """One line of a board: a change, possibly spanning a merged double period."""
 

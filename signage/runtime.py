@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ class Runtime:
     settings: Settings
     store: Store
     clock: Callable[[], datetime] = field(default=utc_now)
+    responses: Counter[int] = field(default_factory=Counter)  # this process's, by status
 
 
 def runtime() -> Runtime:

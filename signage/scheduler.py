@@ -20,9 +20,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from signage.config import Settings
 from signage.demo import start_demo
 from signage.lease import Lease
+from signage.model import CycleRecord
 from signage.runtime import Runtime
 from signage.sources import REGISTRY
-from signage.sources.http import make_session
+from signage.sources.http import UpstreamSession, make_session
+from signage.store import StoreError
 from signage.store_redis import RedisStore
 from signage.sync import CycleResult, Schedule, SyncEngine
 
@@ -36,12 +38,23 @@ class SyncProcess:
     engine: SyncEngine
     closers: list[Callable[[], None]]
     lease: Lease | None = None
+    session: UpstreamSession | None = None
 
     def tick(self, now: datetime) -> CycleResult | None:
-        """Run one cycle if this process leads (always without a lease); None when standing by."""
+        """Run one cycle if this process leads (always without a lease) and record it for
+        operators; None when standing by."""
         if self.lease is not None and not self.lease.acquire():
             return None
-        return self.engine.run_cycle(now)
+        result = self.engine.run_cycle(now)
+        if result.outcome != "skipped":
+            requests = self.session.take_counts() if self.session is not None else {}
+            record = CycleRecord(now, result.outcome, result.upserts + result.deletions,
+                                 requests, result.duration_s, result.error)
+            try:
+                self.engine.store.record_cycle(record)
+            except StoreError as exc:  # the history is for operators: never fail a cycle
+                log.warning("sync: cycle not recorded: %s", exc)
+        return result
 
     def close(self) -> None:
         """Close the source (and the demo upstream, if one runs)."""
@@ -58,14 +71,15 @@ def build_sync(rt: Runtime) -> SyncProcess:
         demo = start_demo(settings.tz)
         closers.append(demo.stop)
         upstream, name = demo.settings(), "untis"
-    source = REGISTRY[name].from_settings(upstream, settings.tz, make_session())
+    session = make_session()
+    source = REGISTRY[name].from_settings(upstream, settings.tz, session)
     closers.append(source.close)
     engine = SyncEngine(source, rt.store, settings.tz, settings.days_ahead, schedule_of(settings))
     lease = None
     if isinstance(rt.store, RedisStore):
-        lease = Lease(rt.store.client, f"{settings.redis_prefix}:leader", settings.lease_s)
+        lease = Lease(rt.store.client, rt.store.lease_key, settings.lease_s)
         closers.append(lease.release)
-    return SyncProcess(engine, closers, lease)
+    return SyncProcess(engine, closers, lease, session)
 
 
 def schedule_of(settings: Settings) -> Schedule:

@@ -13,9 +13,12 @@ Contract (a Redis store follows with the same methods):
 from __future__ import annotations
 
 import threading
+from collections import Counter, deque
 from typing import Protocol
 
-from signage.model import Snapshot, SyncStatus
+from signage.model import CycleRecord, Snapshot, SyncStatus
+
+HISTORY_LENGTH = 50  # cycles kept for /status
 
 
 class StoreError(Exception):
@@ -31,6 +34,10 @@ class Store(Protocol):
     def replace(self, snapshot: Snapshot) -> int: ...
     def status(self) -> SyncStatus: ...
     def write_status(self, status: SyncStatus) -> None: ...
+    def record_cycle(self, record: CycleRecord) -> None: ...
+    def history(self) -> list[CycleRecord]: ...
+    def counters(self) -> dict[str, dict[str, int]]: ...
+    def leader(self) -> str | None: ...
 
 
 class MemoryStore:
@@ -40,6 +47,8 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._current: tuple[int, Snapshot | None] = (0, None)
         self._status = SyncStatus()
+        self._history: deque[CycleRecord] = deque(maxlen=HISTORY_LENGTH)
+        self._counters: dict[str, Counter[str]] = {"cycles": Counter(), "requests": Counter()}
 
     def current(self) -> tuple[int, Snapshot | None]:
         """Return the version and the snapshot it belongs to, read together."""
@@ -69,3 +78,23 @@ class MemoryStore:
     def write_status(self, status: SyncStatus) -> None:
         """Record the sync status."""
         self._status = status
+
+    def record_cycle(self, record: CycleRecord) -> None:
+        """Keep a cycle for the history and count it and its upstream requests."""
+        with self._lock:
+            self._history.appendleft(record)
+            self._counters["cycles"][record.outcome] += 1
+            self._counters["requests"].update(record.requests)
+
+    def history(self) -> list[CycleRecord]:
+        """Return the last cycles, newest first."""
+        return list(self._history)
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        """Return the totals: cycles by outcome, upstream requests by endpoint and status."""
+        with self._lock:
+            return {name: dict(counter) for name, counter in self._counters.items()}
+
+    def leader(self) -> str | None:
+        """Return who syncs: in memory always this process."""
+        return "embedded"

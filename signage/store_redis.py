@@ -22,13 +22,15 @@ import redis
 
 from signage.codec import (
     SchemaError,
+    record_from_json,
+    record_to_json,
     snapshot_from_json,
     snapshot_to_json,
     status_from_json,
     status_to_json,
 )
-from signage.model import Snapshot, SyncStatus
-from signage.store import StoreError
+from signage.model import CycleRecord, Snapshot, SyncStatus
+from signage.store import HISTORY_LENGTH, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +47,16 @@ class RedisStore:
         self._retry_after_s = retry_after_s
         self._monotonic = monotonic
         self._next_try = 0.0
-        self._keys = {name: f"{prefix}:{name}" for name in ("snapshot", "version", "status")}
+        names = ("snapshot", "version", "status", "history", "cycles", "requests", "leader")
+        self._keys = {name: f"{prefix}:{name}" for name in names}
         self._copy: tuple[int, Snapshot | None] = (0, None)
         self._status = SyncStatus()
         self._reachable = True
+
+    @property
+    def lease_key(self) -> str:
+        """Return the key of the sync processes' leader lease."""
+        return self._keys["leader"]
 
     @property
     def client(self) -> redis.Redis:
@@ -121,6 +129,52 @@ class RedisStore:
             self._redis.set(self._keys["status"], json.dumps(status_to_json(status)))
         except redis.RedisError as exc:
             raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
+
+    def record_cycle(self, record: CycleRecord) -> None:
+        """Keep a cycle for the history and count it and its upstream requests."""
+        try:
+            with self._redis.pipeline(transaction=True) as pipe:
+                pipe.lpush(self._keys["history"], json.dumps(record_to_json(record)))
+                pipe.ltrim(self._keys["history"], 0, HISTORY_LENGTH - 1)
+                pipe.hincrby(self._keys["cycles"], record.outcome, 1)
+                for key, count in record.requests.items():
+                    pipe.hincrby(self._keys["requests"], key, count)
+                pipe.execute()
+        except redis.RedisError as exc:
+            raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
+
+    def history(self) -> list[CycleRecord]:
+        """Return the last cycles, newest first (empty while Redis is away)."""
+        if self._resting():
+            return []
+        try:
+            return [record_from_json(json.loads(raw))
+                    for raw in self._redis.lrange(self._keys["history"], 0, -1)]
+        except redis.RedisError as exc:
+            self._note_reachable(False, exc)
+            return []
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        """Return the totals: cycles by outcome, upstream requests by endpoint and status."""
+        if self._resting():
+            return {"cycles": {}, "requests": {}}
+        try:
+            return {name: {k.decode(): int(v) for k, v in self._redis.hgetall(
+                self._keys[name]).items()} for name in ("cycles", "requests")}
+        except redis.RedisError as exc:
+            self._note_reachable(False, exc)
+            return {"cycles": {}, "requests": {}}
+
+    def leader(self) -> str | None:
+        """Return the lease holder's token (host:pid:random), None when no process leads."""
+        if self._resting():
+            return None
+        try:
+            value = self._redis.get(self._keys["leader"])
+        except redis.RedisError as exc:
+            self._note_reachable(False, exc)
+            return None
+        return value.decode() if value is not None else None
 
     def _resting(self) -> bool:
         # While Redis is away, ask again only every few seconds: a request must not wait for

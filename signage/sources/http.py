@@ -7,6 +7,7 @@ the answer is handed back so the sync engine can back off for that long without 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import requests
@@ -45,14 +46,24 @@ class UpstreamSession(requests.Session):
     def __init__(self, timeout: tuple[float, float]) -> None:
         super().__init__()
         self.timeout = timeout
+        self.counts: Counter[str] = Counter()  # "<endpoint> <status>" since the last take
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         """Send a request with the session's timeouts; transport failures become one error."""
         kwargs.setdefault("timeout", self.timeout)
+        endpoint = _path(url).rstrip("/").rsplit("/", 1)[-1]
         try:
-            return super().request(method, url, *args, **kwargs)
+            response = super().request(method, url, *args, **kwargs)
         except requests.RequestException as exc:
+            self.counts[f"{endpoint} error"] += 1
             raise SourceUnavailable(f"{method} {_path(url)}: {_reason(exc)}") from exc
+        self.counts[f"{endpoint} {response.status_code}"] += 1
+        return response
+
+    def take_counts(self) -> dict[str, int]:
+        """Return the requests counted since the last call, and start counting afresh."""
+        counts, self.counts = dict(self.counts), Counter()
+        return counts
 
 
 def make_session(
