@@ -141,3 +141,17 @@ def test_while_redis_is_away_readers_ask_again_only_every_few_seconds(source, cl
         assert reader._reachable  # asked again, and found
     finally:
         server.stop()
+
+
+def test_a_worker_restarted_during_an_upstream_outage_serves_the_last_snapshot(
+        source, fake, clock, redis_url, redis_prefix, store_at):
+    SyncEngine(source, store_at(redis_url, redis_prefix), TZ, 2, SCHEDULE).run_cycle(clock())
+    upstream = untis_settings(fake)
+    fake.stop()  # the upstream is gone; a worker (re)starts now
+    worker = create_app({**upstream, "REDIS_URL": redis_url,
+                         "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2})
+    worker.extensions["signage"].clock = clock
+    client = worker.test_client()
+    assert client.get("/api/v1/classes").get_json() == ["5a", "5b", "10a"]
+    assert client.get("/board/class/5a").status_code == 200
+    worker.extensions["signage"].store.client.close()
