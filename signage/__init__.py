@@ -12,6 +12,7 @@ from typing import Any
 import redis
 from flask import Flask
 
+from signage.caching import init_cache
 from signage.config import DEFAULTS, ENV_PREFIX, ConfigError, Settings, load_settings
 from signage.i18n import init_babel
 from signage.runtime import Runtime
@@ -42,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(app.config)
     app.extensions["signage"] = Runtime(settings=settings, store=_store(settings))
     init_babel(app)
+    init_cache(app, settings)
 
     from signage import cli
     from signage.views import api, boards, errors, health, ical, ops, pages

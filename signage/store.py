@@ -38,6 +38,8 @@ class Store(Protocol):
     def history(self) -> list[CycleRecord]: ...
     def counters(self) -> dict[str, dict[str, int]]: ...
     def leader(self) -> str | None: ...
+    @property
+    def reachable(self) -> bool: ...
 
 
 class MemoryStore:
@@ -98,3 +100,8 @@ class MemoryStore:
     def leader(self) -> str | None:
         """Return who syncs: in memory always this process."""
         return "embedded"
+
+    @property
+    def reachable(self) -> bool:
+        """Tell whether the store answers (memory always does)."""
+        return True

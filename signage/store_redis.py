@@ -54,6 +54,11 @@ class RedisStore:
         self._reachable = True
 
     @property
+    def reachable(self) -> bool:
+        """Tell whether Redis answered last time (False while readers rest between tries)."""
+        return self._reachable
+
+    @property
     def lease_key(self) -> str:
         """Return the key of the sync processes' leader lease."""
         return self._keys["leader"]

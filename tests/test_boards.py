@@ -10,7 +10,8 @@ from flask import template_rendered
 from signage import create_app
 from signage.board import Group, paginate
 from signage.model import ChangeRow
-from tests.conftest import MONDAY, period, untis_settings
+from signage.sync import SyncEngine
+from tests.conftest import MONDAY, SCHEDULE, TZ, period, untis_settings
 
 
 @pytest.fixture
@@ -255,3 +256,44 @@ def test_tomorrows_board_is_not_today(client, clock):
     assert 'data-today="no"' in page and "Dienstag" in page
     assert 'data-today="yes"' in client.get(
         f"/board/class/5a?date={MONDAY.isoformat()}").get_data(as_text=True)
+
+
+def _renders(app, path: str, client=None) -> list[str]:
+    seen = []
+
+    def record(sender, template, context, **extra):
+        seen.append(template.name)
+
+    with template_rendered.connected_to(record, app):
+        assert (client or app.test_client()).get(path).status_code == 200
+    return seen
+
+
+def test_a_rendered_board_is_reused_until_the_data_changes(app, fake, clock, engine):
+    assert _renders(app, "/board/overview") == ["board.html"]
+    assert _renders(app, "/board/overview") == []  # the same ETag: the cached page
+    clock.advance(minutes=2)
+    fake.update_period(1010, status="CANCELLED")
+    engine.run_cycle(clock())
+    assert _renders(app, "/board/overview") == ["board.html"]
+
+
+def test_workers_share_rendered_boards_through_redis(fake, clock, engine, redis_url,
+                                                     redis_prefix):
+    from signage.store_redis import RedisStore
+
+    apps = []
+    for _ in range(2):
+        worker = create_app({**untis_settings(fake), "REDIS_URL": redis_url,
+                             "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2})
+        worker.extensions["signage"].clock = clock
+        apps.append(worker)
+    store = apps[0].extensions["signage"].store
+    assert isinstance(store, RedisStore)
+    SyncEngine(engine.source, store, TZ, 2, SCHEDULE).run_cycle(clock())
+    try:
+        assert _renders(apps[0], "/board/class/5a") == ["board.html"]
+        assert _renders(apps[1], "/board/class/5a") == []  # rendered once, for both workers
+    finally:
+        for worker in apps:
+            worker.extensions["signage"].store.client.close()

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, render_template, request
 
 from signage.board import KIND_ICONS, group_by_class, paginate, row_key, teacher_order
+from signage.caching import cached, keep
 from signage.model import ChangeRow, Snapshot
 from signage.plan import (
     BOARD_CATEGORIES,
@@ -75,6 +76,21 @@ def _board(kind: str, raw_name: str | None):
                rows_per_page, lang, theme)
     if tag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
         return Response(status=304, headers={"ETag": f'"{tag}"'})
+    cache_key = f"{tag}:{'part' if part else 'page'}"
+    html = cached(rt.store, cache_key)
+    if html is None:
+        html = _render(kind, name, day, view, rows_per_page, part, theme, tag, snapshot,
+                       fresh, now, poll)
+        keep(rt.store, cache_key, html)
+    response = Response(html)
+    response.set_etag(tag)
+    response.cache_control.no_cache = True
+    return response
+
+
+def _render(kind, name, day, view, rows_per_page, part, theme, tag, snapshot, fresh, now,
+            poll) -> str:
+    rt = runtime()
     rows = _rows(snapshot, kind, name, day, view)
     context = {**poll,
         "kind": kind, "name": name, "day": day, "theme": theme,
@@ -86,11 +102,7 @@ def _board(kind: str, raw_name: str | None):
         "today": day == now.date(), "etag": f'"{tag}"', "rows_per_page": rows_per_page,
         "now": _now_and_next(rows, now) if day == now.date() else (None, None),
     }
-    template = "_board_region.html" if part else "board.html"
-    response = Response(render_template(template, **context))
-    response.set_etag(tag)
-    response.cache_control.no_cache = True
-    return response
+    return render_template("_board_region.html" if part else "board.html", **context)
 
 
 def _poll_url() -> str:
