@@ -155,3 +155,13 @@ def test_a_worker_restarted_during_an_upstream_outage_serves_the_last_snapshot(
     assert client.get("/api/v1/classes").get_json() == ["5a", "5b", "10a"]
     assert client.get("/board/class/5a").status_code == 200
     worker.extensions["signage"].store.client.close()
+
+
+def test_a_snapshot_of_another_schema_is_refused_with_a_clear_log_line(redis_url, redis_prefix,
+                                                                        store_at, caplog):
+    with redis.Redis.from_url(redis_url) as raw:
+        raw.set(f"{redis_prefix}:snapshot", json.dumps({"version": 3, "snapshot": {"schema": 99}}))
+        raw.set(f"{redis_prefix}:version", 3)
+    reader = store_at(redis_url, redis_prefix)
+    assert reader.current() == (0, None)  # no data rather than misread data
+    assert "schema 99; this signage reads 1" in caplog.text
