@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bench import print_table
 from signage import create_app
 from signage.demo.school import DemoSchool
 from signage.demo.server import FakeUntis
@@ -64,9 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    print("| figure | value |\n|---|---|")
-    for name, value in measure(args.requests).items():
-        print(f"| {name} | {value:.4g} |")
+    print_table(measure(args.requests))
 
 
 if __name__ == "__main__":

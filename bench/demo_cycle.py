@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
+from bench import print_table
 from signage.demo.school import DemoSchool
 from signage.demo.server import FakeUntis
 from signage.sources.http import make_session
@@ -73,9 +74,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--loads", type=int, default=5)
     args = parser.parse_args()
-    print("| figure | value |\n|---|---|")
-    for name, value in measure(args.cycles, args.loads).items():
-        print(f"| {name} | {value:.4g} |")
+    print_table(measure(args.cycles, args.loads))
 
 
 if __name__ == "__main__":

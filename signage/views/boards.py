@@ -59,7 +59,7 @@ def teacher_board(name: str):
 def _board(kind: str, raw_name: str | None):
     rt = runtime()
     version, snapshot = rt.store.current()
-    fresh = freshness(rt)
+    fresh = freshness(rt, snapshot)
     now = local_now()
     lang, theme = lang_param() or rt.settings.language, theme_param()
     view = "changes" if param("view") == "changes" else "day"

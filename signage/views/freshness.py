@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from signage.model import Snapshot
 from signage.plan import in_school_hours
 from signage.runtime import Runtime
 
@@ -25,15 +26,16 @@ class Freshness:
         return "ok" if self.age_s <= self.stale_after_s else "stale"
 
 
-def freshness(rt: Runtime) -> Freshness:
+def freshness(rt: Runtime, snapshot: Snapshot | None = None) -> Freshness:
     """Return the freshness of the store's data now; outside school hours the sync polls less
-    often, so the limit is the idle one then."""
+    often, so the limit is the idle one then. Pass the snapshot a view already holds, so the
+    store is not read again on the hot path."""
     settings = rt.settings
     last = rt.store.status().last_success
     if last is None:
         return Freshness(None, None, settings.stale_after_s)
     now = rt.clock()
-    snapshot = rt.store.snapshot()
+    snapshot = snapshot if snapshot is not None else rt.store.snapshot()
     busy = all(
         in_school_hours(t.astimezone(settings.tz).replace(tzinfo=None), settings.school_hours,
                         snapshot)
