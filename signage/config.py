@@ -24,8 +24,12 @@ DEMO_REFRESH_S = 10  # the demo school lives on loopback; polling it often costs
 POLITE_REFRESH_S = 60
 SECRET_KEYS = frozenset({
     "UNTIS_CLIENT_SECRET", "AFFECTIT_API_KEY", "JSONRPC_PASSWORD", "UNITIME_PASSWORD",
-    "UNITIME_TOKEN", "MYTIMETABLE_TOKEN", "REDIS_URL",
+    "UNITIME_TOKEN", "MYTIMETABLE_TOKEN", "REDIS_URL", "SECRET_KEY", "ADMIN_PASSWORD_HASH",
+    "STAFF_PASSWORD_HASH",
 })
+# A werkzeug password hash ("scrypt:32768:8:1$salt$hex", "pbkdf2:sha256:600000$salt$hex").
+PASSWORD_HASH = re.compile(r"(scrypt|pbkdf2):[\w:]+\$[^$\s]+\$[0-9a-f]+")
+LOOPBACK_HOSTS = re.compile(r"localhost|127(\.\d{1,3}){3}|\[::1\]")
 
 DEFAULTS: dict[str, Any] = {
     "SOURCE": "demo",  # demo | untis
@@ -46,6 +50,16 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_PROFILE": "public",  # public | staff
     "LANGUAGE": "de",  # de | en | da | nl
     "FULL_RELOAD_AT": "03:00",  # school-local time of the nightly full reload
+    "PUBLIC_TEACHER_ABBREVIATIONS": False,  # public profile shows teachers' short names
+    "PUBLIC_NOTES": False,  # public profile shows planners' notes (teacher names taken out)
+    "ADMIN_PASSWORD_HASH": None,  # from `flask signage hash-password`; unset: no /admin
+    "STAFF_PASSWORD_HASH": None,  # a second password that only unlocks the staff profile
+    "SECRET_KEY": None,  # signs admin sessions; unset: random per process (memory store only)
+    "STATE_FILE": None,  # displays and announcements without Redis; None: instance/state.json
+    "HSTS_SECONDS": 0,  # Strict-Transport-Security max-age; 0: header off (old kiosks)
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers count
+    "AUTH_FAILURE_LIMIT": 3,  # token endpoint refusals in a row before the sync pauses
+    "AUTH_PAUSE_SECONDS": 3600,  # how long the sync pauses after that
 }
 SOURCES = ("demo", *REQUIRED_SETTINGS)
 PROFILES = ("public", "staff")
@@ -76,6 +90,16 @@ class Settings:
     redis_prefix: str
     lease_s: int
     upstream: Mapping[str, Any]  # the raw settings a source adapter reads
+    public_teacher_abbreviations: bool = False
+    public_notes: bool = False
+    admin_password_hash: str | None = None
+    staff_password_hash: str | None = None
+    secret_key: str | None = None
+    state_file: str | None = None
+    hsts_s: int = 0
+    trusted_proxies: int = 0
+    auth_failure_limit: int = 3
+    auth_pause_s: int = 3600
 
 
 def load_settings(config: Mapping[str, Any]) -> Settings:
@@ -96,8 +120,9 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         if not isinstance(config.get(key), str | int) or config.get(key) == "":
             problems.append(f"{ENV_PREFIX}_{key}: required when {ENV_PREFIX}_SOURCE={source}")
     url = config.get("UNTIS_URL")
-    if source == "untis" and url and not re.fullmatch(r"https?://[^/\s?#@]+(/[^\s?#]*)?", str(url)):
-        fail("UNTIS_URL", "an http:// or https:// base URL without user, query or fragment")
+    if source == "untis" and url and not _safe_url(str(url)):
+        fail("UNTIS_URL", "an https:// base URL without user, query or fragment "
+             "(http:// only for loopback)")
 
     def seconds(key: str, default: int, minimum: int = 1) -> int:
         value = config.get(key)
@@ -137,6 +162,24 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     language = config.get("LANGUAGE")
     if language not in LANGUAGES:
         fail("LANGUAGE", f"one of {', '.join(LANGUAGES)}")
+    flags = {key: _flag(config.get(key), key, fail)
+             for key in ("PUBLIC_TEACHER_ABBREVIATIONS", "PUBLIC_NOTES")}
+    hashes = {}
+    for key in ("ADMIN_PASSWORD_HASH", "STAFF_PASSWORD_HASH"):
+        hashes[key] = config.get(key) or None
+        if hashes[key] is not None and not PASSWORD_HASH.fullmatch(str(hashes[key])):
+            fail(key, "a password hash from `flask --app wsgi signage hash-password`")
+    secret_key = config.get("SECRET_KEY") or None
+    if secret_key is not None and len(str(secret_key)) < 16:
+        fail("SECRET_KEY", "a random string of at least 16 characters")
+    if secret_key is None and redis_url and (hashes["ADMIN_PASSWORD_HASH"]
+                                             or hashes["STAFF_PASSWORD_HASH"]):
+        problems.append(f"{ENV_PREFIX}_SECRET_KEY: required with {ENV_PREFIX}_REDIS_URL and a "
+                        "password (every worker must sign sessions with the same key)")
+    hsts_s = seconds("HSTS_SECONDS", 0, minimum=0)
+    trusted_proxies = seconds("TRUSTED_PROXIES", 0, minimum=0)
+    auth_failure_limit = seconds("AUTH_FAILURE_LIMIT", 3)
+    auth_pause_s = seconds("AUTH_PAUSE_SECONDS", 3600)
     if problems:
         raise ConfigError("\n".join(problems))
     for key, value in (("REFRESH_SECONDS", refresh_s), ("IDLE_REFRESH_SECONDS", idle_refresh_s)):
@@ -162,7 +205,38 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         redis_prefix=str(config.get("REDIS_PREFIX") or "signage"),
         lease_s=lease_s,
         upstream={k: str(config[k]) for k in REQUIRED_SETTINGS.get(source, ())},
+        public_teacher_abbreviations=flags["PUBLIC_TEACHER_ABBREVIATIONS"],
+        public_notes=flags["PUBLIC_NOTES"],
+        admin_password_hash=hashes["ADMIN_PASSWORD_HASH"],
+        staff_password_hash=hashes["STAFF_PASSWORD_HASH"],
+        secret_key=secret_key,
+        state_file=str(config["STATE_FILE"]) if config.get("STATE_FILE") else None,
+        hsts_s=hsts_s,
+        trusted_proxies=trusted_proxies,
+        auth_failure_limit=auth_failure_limit,
+        auth_pause_s=auth_pause_s,
     )
+
+
+def _safe_url(url: str) -> bool:
+    """Tell whether an upstream base URL is https (or http on loopback: tests, the demo)."""
+    match = re.fullmatch(r"(https?)://([^/\s?#@]+)(/[^\s?#]*)?", url)
+    if not match:
+        return False
+    host = re.sub(r":\d+$", "", match[2])
+    return match[1] == "https" or bool(LOOPBACK_HOSTS.fullmatch(host))
+
+
+def _flag(value: Any, key: str, fail) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    fail(key, "true or false")
+    return False
 
 
 def _timezone(value: Any, fail) -> ZoneInfo:

@@ -201,9 +201,27 @@ def test_test_config_ignores_the_environment(monkeypatch: pytest.MonkeyPatch):
         pytest.param({**UNTIS, "UNTIS_CLIENT_SECRET": None}, "SIGNAGE_UNTIS_CLIENT_SECRET",
                      "required", id="untis without client secret"),
         pytest.param({**UNTIS, "UNTIS_URL": "school.webuntis.com"}, "SIGNAGE_UNTIS_URL",
-                     "http:// or https://", id="URL without scheme"),
+                     "an https:// base URL", id="URL without scheme"),
         pytest.param({**UNTIS, "UNTIS_URL": "ftp://school.webuntis.com"}, "SIGNAGE_UNTIS_URL",
-                     "http:// or https://", id="URL not http"),
+                     "an https:// base URL", id="URL not http"),
+        pytest.param({**UNTIS, "UNTIS_URL": "http://school.webuntis.com"}, "SIGNAGE_UNTIS_URL",
+                     "http:// only for loopback", id="plain http to a remote host"),
+        pytest.param({**UNTIS, "UNTIS_URL": "http://127.0.0.1.evil.example"},
+                     "SIGNAGE_UNTIS_URL", "http:// only for loopback",
+                     id="plain http to a host that starts like loopback"),
+        pytest.param({"PUBLIC_NOTES": "sometimes"}, "SIGNAGE_PUBLIC_NOTES", "true or false",
+                     id="public notes not a flag"),
+        pytest.param({"ADMIN_PASSWORD_HASH": "hunter2"}, "SIGNAGE_ADMIN_PASSWORD_HASH",
+                     "hash-password", id="admin password in plain text"),
+        pytest.param({"SECRET_KEY": "short"}, "SIGNAGE_SECRET_KEY", "at least 16",
+                     id="secret key too short"),
+        pytest.param({"REDIS_URL": "redis://127.0.0.1:6379/0",
+                      "ADMIN_PASSWORD_HASH": "scrypt:32768:8:1$abc$0123abcd"},
+                     "SIGNAGE_SECRET_KEY", "every worker", id="Redis and admin without a key"),
+        pytest.param({"HSTS_SECONDS": "-1"}, "SIGNAGE_HSTS_SECONDS", "whole number",
+                     id="negative HSTS"),
+        pytest.param({"AUTH_FAILURE_LIMIT": "0"}, "SIGNAGE_AUTH_FAILURE_LIMIT", "whole number",
+                     id="auth failure limit zero"),
         pytest.param({"REFRESH_SECONDS": "²"}, "SIGNAGE_REFRESH_SECONDS", "whole number",
                      id="refresh a superscript digit"),
         pytest.param({**UNTIS, "UNTIS_URL": "https://s.webuntis.com/?token=abc"},
@@ -346,7 +364,7 @@ def test_client_secret_from_the_environment_is_not_echoed(monkeypatch: pytest.Mo
     for key, value in (UNTIS | {"UNTIS_URL": "not a url"}).items():
         monkeypatch.setenv(f"SIGNAGE_{key}", value)
     lines = problems_of()
-    assert_one_problem(lines, "SIGNAGE_UNTIS_URL", "http:// or https://")
+    assert_one_problem(lines, "SIGNAGE_UNTIS_URL", "an https:// base URL")
     assert SECRET not in "\n".join(lines)
 
 
@@ -417,3 +435,15 @@ def test_wsgi_with_malformed_refresh_exits_2_with_one_problem_line():
     assert result.stderr.splitlines() == [
         "signage: SIGNAGE_REFRESH_SECONDS: expected a whole number >= 1, got 'abc'"
     ]
+
+
+def test_plain_text_password_in_the_hash_setting_is_not_echoed():
+    lines = problems_of({"ADMIN_PASSWORD_HASH": "hunter2", "STAFF_PASSWORD_HASH": "lehrer"})
+    assert len(lines) == 2, lines
+    assert "hunter2" not in "\n".join(lines) and "lehrer" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("url", ["https://school.webuntis.com", "http://127.0.0.1:8123",
+                                 "http://localhost:9000/prefix", "http://[::1]:8080"])
+def test_upstream_url_is_https_or_loopback(url: str):
+    assert settings_of({**UNTIS, "UNTIS_URL": url}).upstream["UNTIS_URL"] == url
