@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from signage.demo.server import Fault
+from signage.demo.server import API, FakeUntis, Fault
 from signage.sources.base import SourceError, SourceUnavailable
 from signage.sources.http import PoliteRetry
 from signage.sources.untis import TOKEN_MARGIN_S, UntisSource
@@ -166,3 +166,57 @@ def test_changes_send_the_cursor_in_utc_to_both_endpoints(fake, source, clock):
     assert timetable.params["dateLastModifiedAfter"] == ["2026-11-23T08:00:00"]
     assert deleted.params["dateLastModifiedAfter"] == ["2026-11-23T08:00:00"]
     assert timetable.params["start"] == ["2026-11-23"] and timetable.params["end"] == ["2026-11-25"]
+
+
+@pytest.fixture
+def elsewhere(clock):
+    """A second fake upstream on another loopback port: where a redirect would lead."""
+    server = FakeUntis(TZ, clock=clock).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status", "path"),
+    [
+        ("token", 302, "/WebUntis/api/sso/v3/demo/token"),
+        ("token", 307, "/WebUntis/api/sso/v3/demo/token"),
+        ("token", 308, "/WebUntis/api/sso/v3/demo/token"),
+        ("timetable", 301, f"{API}/timetable"),
+        ("timetable", 302, f"{API}/timetable"),
+        ("timetable", 307, f"{API}/timetable"),
+        ("deleted", 303, f"{API}/timetable/deleted-periods"),
+        ("deleted", 308, f"{API}/timetable/deleted-periods"),
+    ],
+    ids=["token 302", "token 307", "token 308", "timetable 301", "timetable 302",
+         "timetable 307", "deleted-periods 303", "deleted-periods 308"],
+)
+def test_a_redirect_is_an_error_and_is_not_followed(fake, source, elsewhere, endpoint, status,
+                                                    path):
+    location = f"{elsewhere.url}{path}?access_token=carried-along"
+    fake.inject(Fault(endpoint, status=status, headers={"Location": location}, body=b"{}"))
+    with pytest.raises(SourceError) as info:
+        source.fetch_changes(MONDAY, MONDAY, datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
+    message = str(info.value)
+    host = elsewhere.url.removeprefix("http://")
+    assert f"HTTP {status} redirect to {host} not followed" in message
+    assert "carried-along" not in message and "\n" not in message
+    assert not isinstance(info.value, SourceUnavailable)
+    assert list(elsewhere.requests) == []  # no request at all, so no credential either
+    assert fake.count(endpoint) == 1
+
+
+def test_a_redirect_without_a_location_is_an_error_too(fake, source):
+    fake.inject(Fault("timetable", status=302, body=b"{}"))
+    with pytest.raises(SourceError, match=r"GET /timetable: HTTP 302 redirect not followed"):
+        source.fetch_window(MONDAY, MONDAY)
+
+
+def test_the_session_follows_no_redirect_even_when_a_call_forgets_to_refuse(fake, session,
+                                                                            elsewhere):
+    fake.inject(Fault("timetable", status=302, body=b"{}",
+                      headers={"Location": f"{elsewhere.url}{API}/timetable"}))
+    with pytest.raises(SourceError, match="HTTP 302 redirect to 127.0.0.1:"):
+        session.get(f"{fake.url}{API}/timetable", headers={"Authorization": "Bearer t0ken"})
+    assert list(elsewhere.requests) == []
+    assert session.take_counts() == {"timetable 302": 1}

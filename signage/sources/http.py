@@ -3,19 +3,25 @@
 Retries cover 429/502/503/504 and connection trouble with exponential backoff, honouring
 `Retry-After`. A `Retry-After` longer than `MAX_RETRY_AFTER_S` is not slept inside a request:
 the answer is handed back so the sync engine can back off for that long without blocking.
+
+Redirects are never followed: every upstream call carries a credential (HTTP Basic, a Bearer
+token, an API key), and a redirect would hand it to whichever host the `Location` names.
+Adapters pass `allow_redirects=False` and turn a 3xx into a `SourceError` (`describe_redirect`);
+the session's `max_redirects = 0` is the safety net for a call that forgets to.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
-from signage.sources.base import SourceUnavailable
+from signage.sources.base import SourceError, SourceUnavailable
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
@@ -54,6 +60,9 @@ class UpstreamSession(requests.Session):
         endpoint = _path(url).rstrip("/").rsplit("/", 1)[-1]
         try:
             response = super().request(method, url, *args, **kwargs)
+        except requests.TooManyRedirects as exc:  # max_redirects = 0: nothing was sent onwards
+            self.counts[f"{endpoint} {exc.response.status_code}"] += 1
+            raise SourceError(f"{method} {_path(url)}: {describe_redirect(exc.response)}") from None
         except requests.RequestException as exc:
             self.counts[f"{endpoint} error"] += 1
             raise SourceUnavailable(f"{method} {_path(url)}: {_reason(exc)}") from exc
@@ -85,6 +94,7 @@ def make_session(
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    session.max_redirects = 0
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept-Encoding"] = "gzip"
     session.headers["Accept"] = "application/json"
@@ -100,6 +110,19 @@ def retry_after_s(response: requests.Response) -> float | None:
         return max(0.0, Retry().parse_retry_after(value))
     except InvalidHeader:  # an unreadable header is no reason to wait
         return None
+
+
+def describe_redirect(response: requests.Response) -> str:
+    """Return one line naming a redirect's status and target host, for the error it becomes."""
+    # The host only: a Location's user info, path or query may carry a credential.
+    try:
+        target = urlsplit(response.headers.get("Location", ""))
+        host = f"{target.hostname}:{target.port}" if target.port else target.hostname
+    except ValueError:  # a port that is no number
+        host = None
+    where = f" to {host}" if host else ""
+    return (f"HTTP {response.status_code} redirect{where} not followed "
+            "(calls that carry credentials never follow redirects)")
 
 
 def _path(url: str) -> str:

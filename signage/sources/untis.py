@@ -3,7 +3,8 @@
 Auth: OAuth2 client credentials. `POST {URL}/WebUntis/api/sso/v3/{tenant}/token` with
 `grant_type=client_credentials` and HTTP Basic (client id, secret) answers `access_token` and
 `expires_in` (about 180 s). The token is cached and renewed `TOKEN_MARGIN_S` before it expires;
-a 401 from an API call renews it once and retries.
+a 401 from an API call renews it once and retries. Redirects are never followed (every call
+carries a credential): a 3xx is a `SourceError`.
 
 Endpoints (Bearer auth):
 - `GET {URL}/WebUntis/api/rest/extern/v3/timetable?start=…&end=…[&dateLastModifiedAfter=…]`
@@ -26,7 +27,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from signage.sources.base import Batch, Changes, SourceError, SourceUnavailable
-from signage.sources.http import retry_after_s
+from signage.sources.http import describe_redirect, retry_after_s
 from signage.sources.untis_parse import parse_deleted, parse_timetable
 
 API_PATH = "/WebUntis/api/rest/extern/v3"
@@ -95,10 +96,12 @@ class UntisSource:
 
     def _get(self, path: str, params: Mapping[str, str]) -> Any:
         url = self._base + API_PATH + path
-        response = self._session.get(url, params=params, headers=self._auth())
+        response = self._session.get(url, params=params, headers=self._auth(),
+                                     allow_redirects=False)
         if response.status_code == 401:
             self._token = None  # expired or revoked early: renew once
-            response = self._session.get(url, params=params, headers=self._auth())
+            response = self._session.get(url, params=params, headers=self._auth(),
+                                         allow_redirects=False)
         return _json_or_error(response, f"GET {path}")
 
     def _auth(self) -> dict[str, str]:
@@ -110,7 +113,8 @@ class UntisSource:
     def _request_token(self) -> tuple[str, float]:
         url = self._base + TOKEN_PATH.format(tenant=self._tenant)
         response = self._session.post(
-            url, data={"grant_type": "client_credentials"}, auth=self._credentials
+            url, data={"grant_type": "client_credentials"}, auth=self._credentials,
+            allow_redirects=False,
         )
         payload = _json_or_error(response, "POST token")
         token = payload.get("access_token") if isinstance(payload, dict) else None
@@ -125,6 +129,8 @@ class UntisSource:
 def _json_or_error(response: requests.Response, what: str) -> Any:
     """Return the decoded JSON of a 2xx answer; raise the error the answer stands for."""
     status = response.status_code
+    if 300 <= status < 400:
+        raise SourceError(f"{what}: {describe_redirect(response)}")
     if status == 429 or status >= 500:
         raise SourceUnavailable(
             f"{what}: HTTP {status}{_upstream_detail(response)}", retry_after_s(response)
