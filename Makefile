@@ -28,5 +28,5 @@ bench: venv
 # Re-extract the messages and re-compile the catalogues after changing translatable text.
 translations: dev-venv
 	.venv/bin/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o signage/translations/messages.pot .
-	.venv/bin/pybabel update -i signage/translations/messages.pot -d signage/translations --no-location
+	.venv/bin/pybabel update -i signage/translations/messages.pot -d signage/translations
 	.venv/bin/pybabel compile -d signage/translations

@@ -15,11 +15,16 @@ from flask import Flask
 from signage.caching import init_cache
 from signage.config import DEFAULTS, ENV_PREFIX, ConfigError, Settings, load_settings
 from signage.i18n import init_babel
+from signage.registry import MemoryRegistry, Registry
+from signage.registry_redis import RedisRegistry
 from signage.runtime import Runtime
 from signage.store import MemoryStore, Store
 from signage.store_redis import RedisStore
 
+__version__ = "0.5.0"
+
 REDIS_TIMEOUT_S = 2.0
+STATE_FILE = "state.json"  # displays and announcements in embedded mode
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,12 +46,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.config.from_mapping(test_config)
     settings = load_settings(app.config)
-    app.extensions["signage"] = Runtime(settings=settings, store=_store(settings))
+    store, registry = _store(settings, Path(app.instance_path))
+    app.extensions["signage"] = Runtime(settings=settings, store=store, registry=registry)
     init_babel(app)
     init_cache(app, settings)
 
     from signage import cli
-    from signage.views import api, boards, errors, health, ical, ops, pages
+    from signage.views import (
+        access,
+        admin,
+        api,
+        boards,
+        display,
+        errors,
+        health,
+        ical,
+        ops,
+        pages,
+        security,
+    )
+
+    security.register(app, settings)
+    app.register_blueprint(access.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(display.bp)
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
@@ -55,17 +78,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ical.bp)
     app.register_blueprint(ops.bp)
     errors.register(app)
+    app.context_processor(lambda: {"app_version": __version__})
     app.cli.add_command(cli.signage)
     return app
 
 
-def _store(settings: Settings) -> Store:
-    """Return the store the settings ask for; a Redis client connects on first use, not here."""
+def _store(settings: Settings, instance: Path) -> tuple[Store, Registry]:
+    """Return the store and registry the settings ask for; a Redis client connects on first
+    use and the state file is read on first use, not here."""
     if settings.redis_url is None:
-        return MemoryStore()
+        return MemoryStore(), MemoryRegistry(Path(settings.state_file or instance / STATE_FILE))
     client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT_S,
                                   socket_timeout=REDIS_TIMEOUT_S)
-    return RedisStore(client, settings.redis_prefix)
+    return RedisStore(client, settings.redis_prefix), RedisRegistry(client, settings.redis_prefix)
 
 
 __all__ = ["ConfigError", "create_app"]

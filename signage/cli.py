@@ -71,3 +71,14 @@ def sync(once: bool) -> None:
         run_blocking(rt, process)
     finally:
         process.close()
+
+
+@signage.command("hash-password")
+@click.password_option(help="The password (asked for when not given).")
+def hash_password(password: str) -> None:
+    """Print the hash of a password for SIGNAGE_ADMIN_PASSWORD_HASH or ..._STAFF_PASSWORD_HASH."""
+    from werkzeug.security import generate_password_hash
+
+    if len(password) < 10:
+        raise click.UsageError("use a password of at least 10 characters")
+    click.echo(generate_password_hash(password))

@@ -173,17 +173,26 @@ def find_name(snapshot: Snapshot, category: str, wanted: str) -> str | None:
     return None
 
 
-def without_teachers(rows: Iterable[ChangeRow], names: Iterable[str] = ()) -> list[ChangeRow]:
-    """Return the rows without teacher names, for the public privacy profile: the name fields
-    emptied, and any of `names` in a planner's note ("Vertretung durch MÜL") replaced by "…"."""
+def for_public(rows: Iterable[ChangeRow], names: Iterable[str] = (), *,
+               show_teachers: bool = False, show_notes: bool = False) -> list[ChangeRow]:
+    """Return the rows as a public screen may show them.
+
+    Teacher names go unless the school opted in to showing them (its teachers' short names);
+    planners' notes go unless it opted in to notes, and then any of `names` in a note
+    ("Vertretung durch MÜL") becomes "…" unless teacher names may show anyway.
+    """
     words = sorted({n for n in names if n.strip()}, key=len, reverse=True)
     alternatives = "|".join(map(re.escape, words))
     pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if words else None
 
-    def redact(text: str) -> str:
-        return pattern.sub("…", text) if pattern and text else text
+    def note(text: str) -> str:
+        if not show_notes:
+            return ""
+        return pattern.sub("…", text) if pattern and text and not show_teachers else text
 
-    return [replace(r, teachers=(), original_teachers=(), text=redact(r.text)) for r in rows]
+    if show_teachers:
+        return [replace(r, text=note(r.text)) for r in rows]
+    return [replace(r, teachers=(), original_teachers=(), text=note(r.text)) for r in rows]
 
 
 def natural_key(name: str) -> tuple:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from flask import current_app
 
 from signage.config import Settings
+from signage.registry import MemoryRegistry, Registry
 from signage.store import Store
 
 
@@ -20,10 +21,12 @@ def utc_now() -> datetime:
 
 @dataclass
 class Runtime:
-    """The app's settings, its store, and the clock the edges read (tests pass a frozen one)."""
+    """The app's settings, its store, the admins' registry (displays, announcements), and the
+    clock the edges read (tests pass a frozen one)."""
 
     settings: Settings
     store: Store
+    registry: Registry = field(default_factory=MemoryRegistry)
     clock: Callable[[], datetime] = field(default=utc_now)
     responses: Counter[int] = field(default_factory=Counter)  # this process's, by status
 

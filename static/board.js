@@ -138,6 +138,11 @@
 
   function poll() {
     var headers = etag ? { "If-None-Match": etag } : {};
+    // The heartbeat a paired display reports with each poll (other boards ignore it).
+    var shown = region();
+    headers["X-Signage-Shown"] = (shown && shown.dataset.version) || "";
+    headers["X-Signage-Screen"] = window.screen.width + "x" + window.screen.height;
+    headers["X-Signage-App"] = board.dataset.app || "";
     var controller = new AbortController();
     var timer = setTimeout(function () { controller.abort(); }, requestTimeoutMs);
     fetch(board.dataset.pollUrl, { headers: headers, cache: "no-store", signal: controller.signal })
@@ -145,6 +150,10 @@
         var date = response.headers.get("Date");
         if (date) { skewMs = Date.parse(date) - Date.now(); }
         if (response.status === 304) { return null; }
+        if (response.status === 410) {  // this display was revoked: show a pairing code
+          window.location.reload();
+          return null;
+        }
         if (response.status === 503 && !hasData(region())) { return null; }  // no data yet
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         etag = response.headers.get("ETag");

@@ -131,9 +131,10 @@ def engine(source: UntisSource, store: MemoryStore) -> SyncEngine:
 
 
 @pytest.fixture
-def app(fake: FakeUntis, clock: Clock, engine: SyncEngine):
+def app(fake: FakeUntis, clock: Clock, engine: SyncEngine, tmp_path):
     """The app on the untis source pointed at `fake`, its store filled by one real sync cycle."""
-    application = create_app({**untis_settings(fake), "DAYS_AHEAD": 2, "DEFAULT_PROFILE": "staff"})
+    application = create_app({**untis_settings(fake), "DAYS_AHEAD": 2, "DEFAULT_PROFILE": "staff",
+                              "STATE_FILE": str(tmp_path / "state.json")})
     rt = application.extensions["signage"]
     rt.clock = clock
     rt.store = engine.store
@@ -161,9 +162,10 @@ def changed(app, fake, clock, engine):
 
 
 @pytest.fixture
-def public_client(fake, clock, engine):
+def public_client(fake, clock, engine, tmp_path):
     """A client of the app in the default (public) profile, on the same store as `app`."""
-    app = create_app({**untis_settings(fake), "DAYS_AHEAD": 2})
+    app = create_app({**untis_settings(fake), "DAYS_AHEAD": 2,
+                      "STATE_FILE": str(tmp_path / "state.json")})
     app.extensions["signage"].clock = clock
     app.extensions["signage"].store = engine.store
     return app.test_client()

@@ -14,10 +14,10 @@ from signage.plan import (
     day_rows,
     display_day,
     find_name,
+    for_public,
     in_school_hours,
     natural_key,
     rows_for,
-    without_teachers,
 )
 
 MONDAY = date(2026, 11, 23)
@@ -424,13 +424,37 @@ def test_find_name_ignores_case(category, wanted, expected):
     assert find_name(snapshot(), category, wanted) == expected
 
 
-def test_without_teachers_removes_every_teacher_name():
-    public = without_teachers(BOARD_ROWS)
-    assert [(r.teachers, r.original_teachers) for r in public] == [((), ())] * len(BOARD_ROWS)
+def test_public_rows_have_no_teacher_names_and_no_notes():
+    public = for_public(BOARD_ROWS)
+    assert [(r.teachers, r.original_teachers, r.text) for r in public] == [
+        ((), (), "")] * len(BOARD_ROWS)
     assert [(r.classes, r.rooms, r.original_rooms, r.kinds) for r in public] == [
         (r.classes, r.rooms, r.original_rooms, r.kinds) for r in BOARD_ROWS
     ]
     assert BOARD_ROWS[0].teachers == ("BEC",)  # the staff rows are untouched
+
+
+NOTE_ROW = ChangeRow(date=date(2026, 11, 23), start="08:00", end="08:45", classes=("5a",),
+                     subjects=("M",), teachers=("MÜL",), original_teachers=("BEC",),
+                     rooms=("R101",), original_rooms=(), kinds=("substitution",),
+                     text="Vertretung durch MÜL, BECKER bleibt")
+
+
+@pytest.mark.parametrize(
+    ("show_teachers", "show_notes", "teachers", "text"),
+    [
+        pytest.param(False, False, (), "", id="default: neither names nor notes"),
+        pytest.param(False, True, (), "Vertretung durch …, BECKER bleibt",
+                     id="notes opted in: the names in them blanked, not parts of words"),
+        pytest.param(True, False, ("MÜL",), "", id="short names opted in, notes not"),
+        pytest.param(True, True, ("MÜL",), "Vertretung durch MÜL, BECKER bleibt",
+                     id="both opted in: the note as the planner wrote it"),
+    ],
+)
+def test_public_opt_ins(show_teachers, show_notes, teachers, text):
+    [row] = for_public([NOTE_ROW], ["MÜL", "BEC"], show_teachers=show_teachers,
+                       show_notes=show_notes)
+    assert (row.teachers, row.text) == (teachers, text)
 
 
 @pytest.mark.parametrize(

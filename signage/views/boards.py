@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 
+from signage.announcements import Announcement, fingerprint, for_board, from_json
 from signage.board import KIND_ICONS, group_by_class, paginate, row_key, teacher_order
 from signage.caching import cached, keep
 from signage.model import ChangeRow, Snapshot
@@ -19,6 +20,7 @@ from signage.plan import (
     rows_for,
 )
 from signage.runtime import runtime
+from signage.screens import Display
 from signage.views.common import etag, local_now, staff, visible
 from signage.views.freshness import freshness
 from signage.views.params import day_param, lang_param, name_param, param, theme_param
@@ -33,59 +35,77 @@ KIOSK_POLL_S = 30
 @bp.get("/overview")
 def overview():
     """Show every change of the day, grouped by class, paged for big screens."""
-    return _board("overview", None)
+    return render_board("overview", None)
 
 
 @bp.get("/class/<path:name>")
 def class_board(name: str):
     """Show one class's day: every period, changes highlighted (or changes only)."""
-    return _board("class", name)
+    return render_board("class", name)
 
 
 @bp.get("/room/<path:name>")
 def room_board(name: str):
     """Show what happens in one room today, lessons moved in and out included."""
-    return _board("room", name)
+    return render_board("room", name)
 
 
 @bp.get("/teacher/<path:name>")
 def teacher_board(name: str):
     """Show one teacher's day, their substitutions first (staff profile only)."""
-    if not staff():
+    return render_board("teacher", name)
+
+
+def render_board(kind: str, raw_name: str | None, display: Display | None = None):
+    """Answer a board: 304 when the kiosk's ETag still holds, else the page or its region.
+
+    A display's own settings (language, theme, parameters) replace the query's.
+    """
+    if kind == "teacher" and not staff():
         abort(403, "teacher boards need the staff profile")
-    return _board("teacher", name)
-
-
-def _board(kind: str, raw_name: str | None):
     rt = runtime()
     version, snapshot = rt.store.current()
     fresh = freshness(rt, snapshot)
     now = local_now()
-    lang, theme = lang_param() or rt.settings.language, theme_param()
-    view = "changes" if param("view") == "changes" else "day"
-    rows_per_page = _rows_param()
+    if display is not None:
+        g.lang = display.language
+        lang, theme = display.language, display.theme
+        view = "changes" if display.params.get("view") == "changes" else "day"
+        rows_per_page = int(display.params.get("rows") or DEFAULT_ROWS)
+    else:
+        lang, theme = lang_param() or rt.settings.language, theme_param()
+        view = "changes" if param("view") == "changes" else "day"
+        rows_per_page = _rows_param()
     part = param("part") == "board"
     poll = {"poll_s": min(KIOSK_POLL_S, rt.settings.refresh_s), "poll_url": _poll_url()}
+    notices = notices_for(kind, raw_name, display)
     if snapshot is None:
-        return _render_empty(kind, raw_name, fresh, theme, part, poll)
+        return _render_empty(kind, raw_name, fresh, theme, part, poll, notices)
     name = name_param(snapshot, kind, raw_name) if raw_name is not None else None
     day = day_param(display_day(snapshot, now, rt.settings.switch_day_at))
     # The page and its board region share one ETag: the kiosk script starts from the page's.
     # Now/next marks move with the clock; the kiosk script keeps them current between syncs.
     tag = etag(version, fresh.last_success, fresh.stale_after_s, day, kind, name, view,
-               rows_per_page, lang, theme)
+               rows_per_page, lang, theme, request.path, fingerprint(notices))
     if tag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
         return Response(status=304, headers={"ETag": f'"{tag}"'})
     cache_key = f"{tag}:{'part' if part else 'page'}"
     html = cached(rt.store, cache_key)
     if html is None:
         html = _render(kind, name, day, view, rows_per_page, part, theme, tag, snapshot,
-                       fresh, now, poll)
+                       fresh, now, {**poll, "notices": notices, "version": version})
         keep(rt.store, cache_key, html)
     response = Response(html)
     response.set_etag(tag)
     response.cache_control.no_cache = True
     return response
+
+
+def notices_for(kind: str, name: str | None, display: Display | None) -> list[Announcement]:
+    """Return the announcements this board shows now."""
+    rt = runtime()
+    stored = [from_json(doc) for doc in rt.registry.items("announcements").values()]
+    return for_board(stored, rt.clock(), kind, name, display.id if display else None)
 
 
 def _render(kind, name, day, view, rows_per_page, part, theme, tag, snapshot, fresh, now,
@@ -111,9 +131,11 @@ def _poll_url() -> str:
     return f"{request.path}?{urlencode([*args, ('part', 'board')])}"
 
 
-def _render_empty(kind: str, raw_name: str | None, fresh, theme: str, part: bool, poll: dict):
+def _render_empty(kind: str, raw_name: str | None, fresh, theme: str, part: bool, poll: dict,
+                  notices: list[Announcement]):
     """Before the first sync: a board that says data is coming, and keeps polling."""
-    html = render_template("_board_region.html" if part else "board.html",
+    html = render_template("_board_region.html" if part else "board.html", notices=notices,
+                           version=0,
                            kind=kind, name=raw_name, rows=None, pages=None,
                            title=BOARD_TITLES[kind], school="", fresh=fresh, theme=theme,
                            day=None, icons=KIND_ICONS, words=KIND_WORDS, row_key=row_key,

@@ -1,5 +1,6 @@
 """What every data view needs: the snapshot (503 before the first sync), the privacy profile,
-the school-local now, the rows a profile may see, and ETags."""
+the school-local now, the rows a profile may see, and ETags (which name the profile, so a
+public screen never gets a staff answer from a cache)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from datetime import date, datetime
 from flask import abort
 
 from signage.model import ChangeRow, Snapshot
-from signage.plan import without_teachers
+from signage.plan import for_public
 from signage.runtime import runtime
+from signage.views.access import profile
 
 
 def snapshot_or_503() -> tuple[int, Snapshot]:
@@ -25,7 +27,7 @@ def snapshot_or_503() -> tuple[int, Snapshot]:
 
 def staff() -> bool:
     """Tell whether this request sees the staff profile (teacher names, teacher boards)."""
-    return runtime().settings.default_profile == "staff"
+    return profile() == "staff"
 
 
 def local_now() -> datetime:
@@ -35,14 +37,20 @@ def local_now() -> datetime:
 
 
 def visible(rows: Iterable[ChangeRow], snapshot: Snapshot) -> list[ChangeRow]:
-    """Return the rows as this request's profile may see them (public: no teacher names)."""
+    """Return the rows as this request's profile may see them (public: no teacher names and
+    no notes, unless the school opted in)."""
     rows = list(rows)
-    return rows if staff() else without_teachers(rows, snapshot.names.get("teachers", {}).values())
+    if staff():
+        return rows
+    settings = runtime().settings
+    return for_public(rows, snapshot.names.get("teachers", {}).values(),
+                      show_teachers=settings.public_teacher_abbreviations,
+                      show_notes=settings.public_notes)
 
 
 def etag(*parts: object) -> str:
     """Return an ETag naming everything an answer depends on, the profile included (a hash:
     names may hold characters an ETag may not)."""
     key = json.dumps([p.isoformat() if isinstance(p, date | datetime) else p for p in parts]
-                     + [staff()], default=str)
+                     + [profile()], default=str)
     return hashlib.blake2s(key.encode(), digest_size=12).hexdigest()

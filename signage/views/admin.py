@@ -1,0 +1,231 @@
+"""`/admin`: the sync status, the displays (create, pair, revoke) and the announcements.
+
+Every route needs an admin login: without one a page answers 302 to /login and a form post
+401; a staff login gets 403. Every post needs its CSRF token (400 without). Admin is off (404)
+until `SIGNAGE_ADMIN_PASSWORD_HASH` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import replace
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from signage.announcements import Announcement, new_id
+from signage.announcements import from_json as announcement_from_json
+from signage.announcements import to_json as announcement_to_json
+from signage.plan import board_names, in_school_hours
+from signage.runtime import runtime
+from signage.screens import (
+    Display,
+    display_from_json,
+    heartbeat_from_json,
+    normal_code,
+    pairing_from_json,
+    state,
+    to_json,
+)
+from signage.views.access import role
+from signage.views.admin_forms import FormError, announcement_from_form, display_from_form
+from signage.views.common import local_now
+from signage.views.freshness import freshness
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def require_admin():
+    """Let only a logged-in admin through, and only posts that carry their CSRF token."""
+    if not runtime().settings.admin_password_hash:
+        abort(404, "the admin area is off: set SIGNAGE_ADMIN_PASSWORD_HASH (see the README)")
+    if role() != "admin":
+        if role() == "staff":
+            abort(403, "the admin area needs the admin password")
+        if request.method == "GET":
+            return redirect(url_for("access.login", next=request.full_path.rstrip("?")))
+        abort(401, "log in first")
+    if request.method == "POST":
+        current_app.extensions["csrf"].protect()
+    return None
+
+
+@bp.get("")
+def dashboard():
+    """Show the sync status, the displays with their state, and the announcements."""
+    rt = runtime()
+    version, snapshot = rt.store.current()
+    now = rt.clock()
+    busy = in_school_hours(local_now(), rt.settings.school_hours, snapshot)
+    beats = {k: heartbeat_from_json(v) for k, v in rt.registry.items("heartbeats").items()}
+    displays = sorted(_displays().values(), key=lambda d: d.name.casefold())
+    rows = [(d, beats.get(d.id), state(d, beats.get(d.id), now, busy)) for d in displays]
+    notices = sorted(_announcements().values(), key=lambda a: a.start, reverse=True)
+    return render_template(
+        "admin/dashboard.html", displays=rows, notices=notices, now=now, version=version,
+        fresh=freshness(rt, snapshot), sync=rt.store.status(), source=rt.settings.source,
+        tz=rt.settings.tz, school=snapshot.school if snapshot else "",
+    )
+
+
+@bp.route("/displays/new", methods=["GET", "POST"])
+def new_display():
+    """Create a display; it pairs with a screen afterwards."""
+    return _display_form(Display(id=secrets.token_hex(4), name=""), created=True)
+
+
+@bp.route("/displays/<display_id>", methods=["GET", "POST"])
+def edit_display(display_id: str):
+    """Change what a display shows; its screen follows at its next poll."""
+    return _display_form(_display(display_id), created=False)
+
+
+@bp.post("/displays/<display_id>/pair")
+def pair(display_id: str):
+    """Give a display to the screen that shows the entered code."""
+    rt = runtime()
+    display = _display(display_id)
+    code = normal_code(request.form.get("code", ""))
+    doc = rt.registry.items("pairings").get(code)
+    pairing = pairing_from_json(doc) if doc else None
+    if pairing is None or pairing.expired(rt.clock()) or pairing.display_id is not None:
+        flash(f"No screen shows the code {code or '(empty)'}: check it on the screen "
+              "(codes last 30 minutes).", "error")
+        return redirect(url_for(".edit_display", display_id=display_id)), 303
+    rt.registry.put("pairings", code, to_json(replace(pairing, display_id=display.id)))
+    log.info("display %s paired with code %s", display.id, code)
+    flash(f"Paired: the screen shows “{display.name}” within a few seconds.", "ok")
+    return redirect(url_for(".dashboard")), 303
+
+
+@bp.post("/displays/<display_id>/revoke")
+def revoke(display_id: str):
+    """Take a display's token away: its screen shows a pairing code at its next poll."""
+    display = _display(display_id)
+    runtime().registry.put("displays", display.id, to_json(display.revoked()))
+    log.info("display %s revoked", display.id)
+    flash(f"“{display.name}” revoked: its screen stops at its next poll.", "ok")
+    return redirect(url_for(".dashboard")), 303
+
+
+@bp.post("/displays/<display_id>/delete")
+def delete_display(display_id: str):
+    """Remove a display (its screen stops at its next poll)."""
+    display = _display(display_id)
+    runtime().registry.delete("displays", display.id)
+    runtime().registry.delete("heartbeats", display.id)
+    flash(f"“{display.name}” deleted.", "ok")
+    return redirect(url_for(".dashboard")), 303
+
+
+@bp.route("/announcements/new", methods=["GET", "POST"])
+def new_announcement():
+    """Put a message on screens for a while (an emergency: on all, until ended)."""
+    rt = runtime()
+    targets = _targets()
+    problems: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            notice = announcement_from_form(request.form, new_id(), rt.clock(), rt.settings.tz,
+                                            targets)
+        except FormError as error:
+            problems = error.problems
+        else:
+            rt.registry.put("announcements", notice.id, announcement_to_json(notice))
+            log.info("announcement %s (%s) for %s", notice.id, notice.style, notice.target)
+            flash("Announcement saved: screens show it at their next poll.", "ok")
+            return redirect(url_for(".dashboard")), 303
+    start = local_now().strftime("%Y-%m-%dT%H:%M")
+    return render_template("admin/announcement.html", form=request.form, targets=targets,
+                           problems=problems, start=start), 400 if problems else 200
+
+
+@bp.post("/announcements/<notice_id>/end")
+def end_announcement(notice_id: str):
+    """End a message now (how an emergency is taken off the screens)."""
+    notice = _announcement(notice_id)
+    rt = runtime()
+    now = rt.clock()
+    ended = replace(notice, end=now, start=min(notice.start, now))
+    rt.registry.put("announcements", notice.id, announcement_to_json(ended))
+    flash("Announcement ended.", "ok")
+    return redirect(url_for(".dashboard")), 303
+
+
+@bp.post("/announcements/<notice_id>/delete")
+def delete_announcement(notice_id: str):
+    """Remove a message from the list (and from screens)."""
+    _announcement(notice_id)
+    runtime().registry.delete("announcements", notice_id)
+    flash("Announcement deleted.", "ok")
+    return redirect(url_for(".dashboard")), 303
+
+
+def _display_form(base: Display, created: bool):
+    rt = runtime()
+    snapshot = rt.store.snapshot()
+    problems: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            display = display_from_form(request.form, base, snapshot)
+        except FormError as error:
+            problems = error.problems
+        else:
+            rt.registry.put("displays", display.id, to_json(display))
+            flash(f"“{display.name}” saved." + (" Now pair it with a screen: open /display on "
+                                                "the screen and enter its code here."
+                                                if created else ""), "ok")
+            return redirect(url_for(".edit_display", display_id=display.id)), 303
+    names = {kind: board_names(snapshot, category) if snapshot else []
+             for kind, category in (("class", "classes"), ("room", "rooms"),
+                                    ("teacher", "teachers"))}
+    return render_template("admin/display.html", display=base, created=created,
+                           form=request.form if problems else None, problems=problems,
+                           names=names), 400 if problems else 200
+
+
+def _displays() -> dict[str, Display]:
+    return {k: display_from_json(v) for k, v in runtime().registry.items("displays").items()}
+
+
+def _display(display_id: str) -> Display:
+    display = _displays().get(display_id)
+    if display is None:
+        abort(404, f"no display {display_id!r}")
+    return display
+
+
+def _announcements() -> dict[str, Announcement]:
+    return {k: announcement_from_json(v)
+            for k, v in runtime().registry.items("announcements").items()}
+
+
+def _announcement(notice_id: str) -> Announcement:
+    notice = _announcements().get(notice_id)
+    if notice is None:
+        abort(404, f"no announcement {notice_id!r}")
+    return notice
+
+
+def _targets() -> dict[str, str]:
+    """Return where a message may go: all, a board, a display (value -> label)."""
+    snapshot = runtime().store.snapshot()
+    targets = {"all": "All screens", "board:overview": "Board: overview"}
+    for kind, category in (("class", "classes"), ("room", "rooms")):
+        for name in board_names(snapshot, category) if snapshot else []:
+            targets[f"board:{kind}:{name}"] = f"Board: {kind} {name}"
+    for display in sorted(_displays().values(), key=lambda d: d.name.casefold()):
+        targets[f"display:{display.id}"] = f"Display: {display.name}"
+    return targets
