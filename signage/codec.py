@@ -47,19 +47,25 @@ def status_to_json(status: SyncStatus) -> dict[str, Any]:
         "source": status.source,
         "last_error": status.last_error,
         "failures": status.failures,
+        "auth_failures": status.auth_failures,
         **{key: _time(getattr(status, key)) for key in _STATUS_TIMES},
     }
 
 
 def status_from_json(data: Any) -> SyncStatus:
-    """Return the sync status stored as `data`; raise SchemaError for another schema version."""
+    """Return the sync status stored as `data`; raise SchemaError for another schema version.
+
+    Fields added later (the auth breaker's) are optional, so a status written before them reads.
+    """
     _check_schema(data)
     times = {key: _parse_time(data.get(key)) for key in _STATUS_TIMES}
     return SyncStatus(source=data["source"], last_error=data["last_error"],
-                      failures=data["failures"], **times)
+                      failures=data["failures"], auth_failures=data.get("auth_failures", 0),
+                      **times)
 
 
-_STATUS_TIMES = ("last_success", "last_attempt", "cursor", "last_full_load", "not_before")
+_STATUS_TIMES = ("last_success", "last_attempt", "cursor", "last_full_load", "not_before",
+                 "auth_paused_until")
 
 
 def _check_schema(data: Any) -> None:

@@ -107,6 +107,14 @@ class SyncStatus:
     last_full_load: datetime | None = None
     failures: int = 0
     not_before: datetime | None = None
+    auth_failures: int = 0  # refusals of our credentials in a row
+    auth_paused_until: datetime | None = None  # no upstream request before this instant
+
+    def auth_pause(self, now: datetime) -> datetime | None:
+        """Return when the pause after refused credentials ends; None when none holds at `now`."""
+        if self.auth_paused_until is not None and now < self.auth_paused_until:
+            return self.auth_paused_until
+        return None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Embedded mode runs a BackgroundScheduler next to the web server; `signage sync` a blocking one.
 The job ticks every `refresh_s`, never overlaps itself (max_instances=1) and coalesces missed
-runs; the engine itself skips ticks while it backs off or while outside school hours.
+runs; the engine itself skips ticks while it backs off, while outside school hours, and while
+refused credentials pause it (a cheap status read, no upstream request, nothing recorded).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class SyncProcess:
         if self.lease is not None and not self.lease.acquire():
             return None
         result = self.engine.run_cycle(now)
-        if result.outcome != "skipped":
+        # A paused tick sent nothing: recording it would push real cycles out of the history.
+        if result.outcome not in ("skipped", "paused"):
             requests = self.session.take_counts() if self.session is not None else {}
             record = CycleRecord(now, result.outcome, result.upserts + result.deletions,
                                  requests, result.duration_s, result.error)
@@ -74,7 +76,8 @@ def build_sync(rt: Runtime) -> SyncProcess:
     session = make_session()
     source = REGISTRY[name].from_settings(upstream, settings.tz, session)
     closers.append(source.close)
-    engine = SyncEngine(source, rt.store, settings.tz, settings.days_ahead, schedule_of(settings))
+    engine = SyncEngine(source, rt.store, settings.tz, settings.days_ahead, schedule_of(settings),
+                        settings.auth_failure_limit, settings.auth_pause_s)
     lease = None
     if isinstance(rt.store, RedisStore):
         lease = Lease(rt.store.client, rt.store.lease_key, settings.lease_s)

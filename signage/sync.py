@@ -9,6 +9,15 @@ advances only after that: a failed call leaves snapshot and cursor as they were.
 The next cursor is the upstream's own clock (`Batch.server_time`) minus `CURSOR_OVERLAP_S`, so a
 skewed local clock cannot skip changes; re-applying a period twice is harmless. Only when the
 upstream sends no clock does our clock (minus the overlap) stand in.
+
+Refused credentials (`SourceAuthError`) trip a circuit breaker: after `auth_failure_limit`
+refusals in a row the engine makes no upstream request at all for `auth_pause_s`, because an
+upstream that sees a wrong secret retried every few minutes locks the school's account. The
+pause lives in the stored `SyncStatus`, so a restart keeps it, and even a forced cycle honours
+it. Only a successful cycle resets the count: after the pause, one more refusal pauses again at
+once. Other failures (5xx, timeouts) neither count nor reset, since they prove nothing about
+the credentials.
+
 No Flask here: `now` is passed in, timezone-aware.
 """
 
@@ -17,13 +26,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 from signage.model import Period, Snapshot, SyncStatus
 from signage.plan import in_school_hours
-from signage.sources.base import Batch, Source, SourceError
+from signage.sources.base import Batch, Source, SourceAuthError, SourceError
 from signage.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -36,7 +45,7 @@ MAX_BACKOFF_S = 900
 class CycleResult:
     """What one cycle did."""
 
-    outcome: str  # "full", "delta", "skipped" or "failed"
+    outcome: str  # "full", "delta", "skipped", "paused" (refused credentials) or "failed"
     version: int = 0
     upserts: int = 0
     deletions: int = 0
@@ -60,22 +69,39 @@ class SyncEngine:
     """Runs sync cycles of one source into one store."""
 
     def __init__(
-        self, source: Source, store: Store, tz: ZoneInfo, days_ahead: int, schedule: Schedule
+        self,
+        source: Source,
+        store: Store,
+        tz: ZoneInfo,
+        days_ahead: int,
+        schedule: Schedule,
+        auth_failure_limit: int = 3,
+        auth_pause_s: float = 3600,
     ) -> None:
         self.source = source
         self.store = store
         self.tz = tz
         self.days_ahead = days_ahead
         self.schedule = schedule
+        self.auth_failure_limit = auth_failure_limit
+        self.auth_pause_s = auth_pause_s
 
     def run_cycle(self, now: datetime, force: bool = False) -> CycleResult:
-        """Run one cycle unless backing off or idle (`force` runs it anyway); never raise."""
+        """Run one cycle unless paused, backing off or idle; never raise.
+
+        `force` overrides backing off and idling, not the pause after refused credentials:
+        each try with a refused secret brings the upstream's account lockout nearer.
+        """
         status = self.store.status()
+        if status.auth_pause(now) is not None:
+            return CycleResult("paused", self.store.version(), error=status.last_error)
         if not force and not self._due(now, status):
             return CycleResult("skipped", self.store.version())
         started = time.perf_counter()
         try:
             result = self._sync(now, status)
+        except SourceAuthError as exc:
+            return self._refused(now, status, exc, started)
         except SourceError as exc:
             return self._fail(now, status, str(exc), exc.retry_after_s, started)
         except StoreError as exc:
@@ -177,6 +203,8 @@ class SyncEngine:
                 last_full_load=now if full else status.last_full_load,
                 failures=0,
                 not_before=None,
+                auth_failures=0,
+                auth_paused_until=None,
             )
         )
 
@@ -187,17 +215,24 @@ class SyncEngine:
         error: str,
         retry_after_s: float | None,
         started: float,
+        paused_until: datetime | None = None,
     ) -> CycleResult:
         failures = status.failures + 1
-        wait_s = backoff_s(failures, self.schedule.refresh_s, retry_after_s)
-        log.warning("sync failed (%d in a row), next try in %.0f s: %s", failures, wait_s, error)
+        if paused_until is not None:  # an operator has to act: louder than a back-off
+            not_before: datetime | None = paused_until
+            log.error("sync failed (%d in a row): %s", failures, error)
+        else:
+            wait_s = backoff_s(failures, self.schedule.refresh_s, retry_after_s)
+            log.warning("sync failed (%d in a row), next try in %.0f s: %s", failures, wait_s,
+                        error)
+            not_before = now + timedelta(seconds=wait_s) if wait_s else None
         failed = replace(
             status,
             source=self.source.name,
             last_attempt=now,
             last_error=error,
             failures=failures,
-            not_before=now + timedelta(seconds=wait_s) if wait_s else None,
+            not_before=not_before,
         )
         try:
             self.store.write_status(failed)
@@ -205,6 +240,23 @@ class SyncEngine:
             log.warning("sync: could not record the failure: %s", exc)
         duration = time.perf_counter() - started
         return CycleResult("failed", self.store.version(), error=error, duration_s=duration)
+
+
+    def _refused(
+        self, now: datetime, status: SyncStatus, exc: SourceAuthError, started: float
+    ) -> CycleResult:
+        """Count a refusal of our credentials; at the limit, pause every upstream request."""
+        refusals = status.auth_failures + 1
+        check = f": {exc.hint}" if exc.hint else ""
+        if refusals < self.auth_failure_limit:
+            error = (f"{exc}; refusal {refusals} of {self.auth_failure_limit} in a row before "
+                     f"the sync pauses{check}")
+            return self._fail(now, replace(status, auth_failures=refusals), error, None, started)
+        until = now + timedelta(seconds=self.auth_pause_s)
+        error = (f"the upstream refused our credentials {refusals} times in a row ({exc}); "
+                 f"sync paused until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC{check}")
+        paused = replace(status, auth_failures=refusals, auth_paused_until=until)
+        return self._fail(now, paused, error, None, started, paused_until=until)
 
 
 def backoff_s(failures: int, refresh_s: float, retry_after_s: float | None = None) -> float:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
+from werkzeug.security import generate_password_hash
 
 from signage.demo.server import FakeUntis
 from tests.conftest import NAMES, TZ, free_port, period, untis_settings
@@ -32,13 +33,14 @@ SCREENS = {"hd": (1920, 1080), "portrait": (1080, 1920), "uhd": (3840, 2160)}
 class Server:
     """`flask signage serve` as a real process that can be stopped and started again."""
 
-    def __init__(self, fake: FakeUntis) -> None:
+    def __init__(self, fake: FakeUntis, **settings: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
         env.update({f"SIGNAGE_{k}": v for k, v in untis_settings(fake).items()})
         env.update(SIGNAGE_REFRESH_SECONDS="1", SIGNAGE_IDLE_REFRESH_SECONDS="1",
                    SIGNAGE_DEFAULT_PROFILE="staff")
+        env.update({f"SIGNAGE_{k}": v for k, v in settings.items()})
         self.env = env
         self.process: subprocess.Popen | None = None
 
@@ -209,3 +211,49 @@ def test_a_busy_overview_pages_so_that_every_page_fits(browser, busy_fake, today
         assert "Seite 1/" in page.inner_text("#board")
     finally:
         server.stop()
+
+
+def test_a_fresh_screen_shows_a_code_and_its_board_once_the_admin_pairs_it(browser, live_fake,
+                                                                          tmp_path):
+    srv = Server(live_fake, DEFAULT_PROFILE="public", STATE_FILE=str(tmp_path / "state.json"),
+                 ADMIN_PASSWORD_HASH=generate_password_hash("the caretaker's pw",
+                                                            "pbkdf2:sha256:1000"))
+    srv.start()
+    try:
+        kiosk = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+        refused = []
+        kiosk.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text
+                 else None)
+        kiosk.goto(f"{srv.url}/display")
+        code = kiosk.text_content("#pair-code")
+        assert code and len(code) == 6
+
+        admin = browser.new_context().new_page()
+        admin.goto(f"{srv.url}/admin")
+        assert "/login" in admin.url
+        admin.fill("input[name=password]", "the caretaker's pw")
+        admin.click("button[type=submit]")
+        admin.click("text=New display")
+        admin.fill("input[name=name]", "Foyer")
+        admin.select_option("select[name=board]", "class")
+        admin.fill("input[name=target]", "5a")
+        admin.select_option("select[name=theme]", "dark")
+        admin.click("form.stacked button[type=submit]")
+        admin.fill("input[name=code]", code.lower())
+        admin.click("form[action$='/pair'] button")
+        assert "Paired" in admin.text_content(".flash")
+
+        kiosk.wait_for_selector("#board .row", timeout=15_000)  # the board, without a touch
+        assert kiosk.text_content("h1") == "Klasse 5a"
+        assert "theme-dark" in kiosk.get_attribute("body", "class")
+        assert "MÜL" not in kiosk.content()  # a public display: no teacher names
+        admin.goto(f"{srv.url}/admin")
+        admin.wait_for_function("document.querySelector('tr.display td.state')"
+                                ".textContent.trim() === 'online'", timeout=10_000)
+
+        admin.click("text=Revoke")
+        kiosk.wait_for_selector("#pair-code", timeout=15_000)  # at its next poll
+        assert kiosk.text_content("#pair-code") != code
+        assert refused == []  # the CSP blocked nothing our pages need
+    finally:
+        srv.stop()

@@ -3,8 +3,10 @@
 An adapter turns its upstream into `Batch`es of `Period`s with display names. `fetch_window`
 loads every period of a date range; `fetch_changes` returns what changed since a UTC instant
 plus the ids of deleted periods. Both raise `SourceUnavailable` for transport trouble (refused,
-timed out, 429/5xx) and `SourceError` for a payload or answer that cannot be used; either way
-the sync engine keeps the last good snapshot.
+timed out, 429/5xx), `SourceAuthError` when the upstream refuses our credentials, and
+`SourceError` for a payload or answer that cannot be used; either way the sync engine keeps the
+last good snapshot. Refused credentials are counted apart: retrying a wrong secret too often
+locks the school's upstream account, so the engine pauses after a few in a row.
 """
 
 from __future__ import annotations
@@ -23,6 +25,18 @@ class SourceError(Exception):
     def __init__(self, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class SourceAuthError(SourceError):
+    """The upstream refused our credentials: its token (or login) endpoint answered 401 or 403.
+
+    Only the credential exchange raises it; a 401 on a data call is an expired token, not a
+    wrong secret. `hint` tells the operator which settings to check, never their values.
+    """
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class SourceUnavailable(SourceError):

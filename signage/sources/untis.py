@@ -3,8 +3,9 @@
 Auth: OAuth2 client credentials. `POST {URL}/WebUntis/api/sso/v3/{tenant}/token` with
 `grant_type=client_credentials` and HTTP Basic (client id, secret) answers `access_token` and
 `expires_in` (about 180 s). The token is cached and renewed `TOKEN_MARGIN_S` before it expires;
-a 401 from an API call renews it once and retries. Redirects are never followed (every call
-carries a credential): a 3xx is a `SourceError`.
+a 401 from an API call renews it once and retries. A 401 or 403 from the token endpoint is a
+`SourceAuthError` (the sync engine pauses after a few in a row). Redirects are never followed
+(every call carries a credential): a 3xx is a `SourceError`.
 
 Endpoints (Bearer auth):
 - `GET {URL}/WebUntis/api/rest/extern/v3/timetable?start=…&end=…[&dateLastModifiedAfter=…]`
@@ -26,7 +27,13 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from signage.sources.base import Batch, Changes, SourceError, SourceUnavailable
+from signage.sources.base import (
+    Batch,
+    Changes,
+    SourceAuthError,
+    SourceError,
+    SourceUnavailable,
+)
 from signage.sources.http import describe_redirect, retry_after_s
 from signage.sources.untis_parse import parse_deleted, parse_timetable
 
@@ -116,6 +123,11 @@ class UntisSource:
             url, data={"grant_type": "client_credentials"}, auth=self._credentials,
             allow_redirects=False,
         )
+        if response.status_code in (401, 403):
+            raise SourceAuthError(
+                f"POST token: HTTP {response.status_code}{_upstream_detail(response)}",
+                hint="check SIGNAGE_UNTIS_CLIENT_ID and SIGNAGE_UNTIS_CLIENT_SECRET",
+            )
         payload = _json_or_error(response, "POST token")
         token = payload.get("access_token") if isinstance(payload, dict) else None
         if not isinstance(token, str) or not token:
