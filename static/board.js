@@ -110,7 +110,7 @@
     }
     var content = contentHtml(incoming);
     if (current && content === lastContent) {
-      ["asOf", "staleAfter", "today"].forEach(function (name) {
+      ["asOf", "staleAfter", "today", "version"].forEach(function (name) {
         current.dataset[name] = incoming.dataset[name];
       });
       var day = incoming.querySelector(".board-day");

@@ -250,6 +250,19 @@ def test_a_fresh_screen_shows_a_code_and_its_board_once_the_admin_pairs_it(brows
         admin.goto(f"{srv.url}/admin")
         admin.wait_for_function("document.querySelector('tr.display td.state')"
                                 ".textContent.trim() === 'online'", timeout=10_000)
+        # A change elsewhere (class 10a) is a new version but the same board: the heartbeat
+        # still reports the version the screen has caught up with.
+        live_fake.update_period(1030, status="CANCELLED")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            admin.goto(f"{srv.url}/admin")
+            version = admin.text_content("th:text('Snapshot version') + td")
+            shown = admin.text_content("tr.display td:nth-child(6)")
+            if int(version) > 1 and shown.strip() == version.strip():
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"the screen reports version {shown}, the store has {version}")
 
         admin.click("text=Revoke")
         kiosk.wait_for_selector("#pair-code", timeout=15_000)  # at its next poll
