@@ -21,6 +21,10 @@ FORBIDDEN = {
     "signage.views": ("signage.sources", "signage.sync", "signage.scheduler", "signage.demo",
                       "requests"),
     "signage.demo": ("flask", "signage.views", "signage.sync", "signage.store"),
+    "signage.screens": ("flask", "signage", "requests", "redis"),
+    "signage.announcements": ("flask", "signage", "requests", "redis"),
+    "signage.registry": ("flask", "signage.sources", "signage.views", "signage.sync"),
+    "signage.registry_redis": ("flask", "signage.sources", "signage.views", "signage.sync"),
 }
 
 
