@@ -121,7 +121,8 @@ def test_before_the_first_sync_the_api_says_so(fake):
     health = client.get("/healthz")
     assert health.status_code == 503
     assert health.get_json() == {"status": "never", "last_success": None, "age_seconds": None,
-                                 "source": "untis", "last_error": None}
+                                 "source": "untis", "last_error": None,
+                                 "auth_paused_until": None}
 
 
 def test_healthz_is_ok_while_fresh_and_503_when_stale(app, client, clock):

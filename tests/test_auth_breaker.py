@@ -6,7 +6,9 @@ A wrong secret retried every few minutes locks the school's upstream account; af
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -190,6 +192,55 @@ def test_other_failures_keep_the_count_and_a_success_resets_it(engine, fake, sto
     assert store.status().auth_failures == 2
     assert run_when_due(engine, clock, 1) == ["delta"]
     assert store.status().auth_failures == 0
+
+
+def test_healthz_tells_the_pause_and_turns_503_once_the_data_is_stale(app, client, refused,
+                                                                      store, clock):
+    assert client.get("/healthz").get_json()["auth_paused_until"] is None
+    run_when_due(refused, clock, LIMIT)
+    until = store.status().auth_paused_until
+    fresh = client.get("/healthz")
+    assert fresh.status_code == 200 and fresh.get_json()["status"] == "ok"
+    assert fresh.get_json()["auth_paused_until"] == until.isoformat()
+    assert "paused until" in fresh.get_json()["last_error"]
+    clock.advance(seconds=app.extensions["signage"].settings.stale_after_s + 1)
+    stale = client.get("/healthz")
+    assert stale.status_code == 503 and stale.get_json()["status"] == "stale"
+    assert stale.get_json()["auth_paused_until"] == until.isoformat()
+    clock.now = until
+    assert client.get("/healthz").get_json()["auth_paused_until"] is None
+
+
+def test_status_page_and_metrics_show_the_refusals_and_the_pause(client, refused, clock):
+    assert "signage_sync_auth_paused 0" in client.get("/metrics").get_data(as_text=True)
+    run_when_due(refused, clock, LIMIT - 1)
+    page = client.get("/status").get_data(as_text=True)
+    assert f"<td>{LIMIT - 1} (the sync pauses at {LIMIT})</td>" in page
+    assert "Sync paused until</th><td>–" in page
+    run_when_due(refused, clock, 1)
+    until = refused.store.status().auth_paused_until.astimezone(TZ)
+    page = client.get("/status").get_data(as_text=True)
+    assert f"<td>{LIMIT} (the sync pauses at {LIMIT})</td>" in page
+    assert f"<strong>{until:%d.%m.%Y %H:%M:%S}</strong>" in page
+    assert "signage_sync_auth_paused 1" in client.get("/metrics").get_data(as_text=True)
+
+
+def test_the_secrets_never_reach_a_log_line_healthz_status_or_metrics(app, client, refused,
+                                                                      fake, clock, caplog):
+    caplog.set_level(logging.DEBUG)  # urllib3's request lines included
+    run_when_due(refused, clock, LIMIT + 1)
+    clock.advance(seconds=PAUSE_S)
+    run_when_due(refused, clock, 1)
+    client_id, right = fake.credentials
+    basic = [base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+             for secret in (WRONG_SECRET, right)]
+    texts = [record.getMessage() for record in caplog.records]
+    texts += [record.exc_text or "" for record in caplog.records]
+    texts += [client.get(path).get_data(as_text=True) for path in ("/healthz", "/status",
+                                                                   "/metrics")]
+    assert any("paused until" in text for text in texts)  # the breaker did speak
+    for secret in (WRONG_SECRET, right, *basic):
+        assert not [text for text in texts if secret in text], secret
 
 
 def test_the_sync_process_takes_the_limits_from_the_settings_and_records_no_paused_ticks(

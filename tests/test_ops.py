@@ -47,6 +47,7 @@ def test_metrics_count_cycles_requests_and_responses(fake, clock):
                      'signage_upstream_requests_total{endpoint="timetable",status="500"} 1',
                      'signage_upstream_requests_total{endpoint="deleted-periods",status="200"} 1',
                      "signage_periods_in_window 36", "signage_snapshot_stale 0",
+                     "signage_sync_auth_paused 0",
                      'signage_leader_info{holder="embedded"} 1'):
         assert expected in samples, expected
     assert any(s.startswith('signage_http_responses_total{status="404"') for s in samples)

@@ -21,9 +21,10 @@ def count_response(response: Response) -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Return snapshot age, cycles, upstream requests, periods, leader and responses."""
+    """Return snapshot age, cycles, upstream requests, periods, leader, responses, auth pause."""
     rt = runtime()
     fresh = freshness(rt)
+    paused = rt.store.status().auth_pause(rt.clock()) is not None
     snapshot = rt.store.snapshot()
     counters = rt.store.counters()
     worker = str(os.getpid())
@@ -40,6 +41,9 @@ def metrics() -> Response:
                  "Upstream requests by endpoint and status.",
                  [(dict(zip(("endpoint", "status"), k.rsplit(" ", 1), strict=True)), v)
                   for k, v in sorted(counters["requests"].items())]),
+        *_metric("signage_sync_auth_paused", "gauge",
+                 "1 while the sync pauses because the upstream refused our credentials.",
+                 [({}, int(paused))]),
         *_metric("signage_leader_info", "gauge", "The sync process that polls.",
                  [({"holder": rt.store.leader() or "none"}, 1)]),
         *_metric("signage_http_responses_total", "counter", "Responses of this worker by status.",
@@ -55,10 +59,13 @@ def status() -> str:
     rt = runtime()
     history = rt.store.history()
     longest = max((r.duration_s for r in history), default=0) or 1
-    return render_template("status.html", fresh=freshness(rt), sync=rt.store.status(),
+    sync = rt.store.status()
+    return render_template("status.html", fresh=freshness(rt), sync=sync,
                            history=history, longest=longest, leader=rt.store.leader(),
                            version=rt.store.version(), tz=rt.settings.tz,
-                           source=rt.settings.source)
+                           source=rt.settings.source,
+                           auth_limit=rt.settings.auth_failure_limit,
+                           paused_until=sync.auth_pause(rt.clock()))
 
 
 def _metric(name: str, kind: str, help_text: str, samples) -> list[str]:
