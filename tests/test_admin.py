@@ -240,6 +240,15 @@ def test_the_heartbeat_shows_on_the_admin_list_and_silence_is_marked(admin, admi
     assert "SILENT &gt; 10 min" in _display_row(admin, display_id)
 
 
+def test_a_screen_quiet_at_night_is_not_marked_silent(admin, admin_app, clock):
+    display_id = new_display(admin)
+    kiosk = admin_app.test_client()
+    pair(admin, kiosk, display_id)
+    kiosk.get("/display?part=board")
+    clock.advance(hours=9)  # 18:00: after school hours, screens may sleep
+    assert ">online<" in _display_row(admin, display_id)
+
+
 def test_a_forged_heartbeat_is_stored_harmlessly(admin, admin_app):
     display_id = new_display(admin)
     kiosk = admin_app.test_client()

@@ -105,7 +105,7 @@ def pair(display_id: str):
               "(codes last 30 minutes).", "error")
         return redirect(url_for(".edit_display", display_id=display_id)), 303
     rt.registry.put("pairings", code, to_json(replace(pairing, display_id=display.id)))
-    log.info("display %s paired with code %s", display.id, code)
+    log.info("display %s given to the screen showing its code", display.id)
     flash(f"Paired: the screen shows “{display.name}” within a few seconds.", "ok")
     return redirect(url_for(".dashboard")), 303
 
