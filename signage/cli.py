@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import click
 from flask import current_app
@@ -60,8 +61,8 @@ def sync(once: bool) -> None:
     try:
         if once:
             result = process.engine.run_cycle(rt.clock(), force=True)
-            if result.outcome == "failed":
-                raise click.ClickException(f"sync failed: {result.error}")
+            if result.outcome in ("failed", "paused"):
+                raise click.ClickException(f"sync {result.outcome}: {result.error}")
             click.echo(f"sync ok: {result.outcome} load, {result.upserts} periods, "
                        f"{result.deletions} deletions, {result.duration_s:.2f} s")
             return
@@ -71,6 +72,19 @@ def sync(once: bool) -> None:
         run_blocking(rt, process)
     finally:
         process.close()
+
+
+@signage.command("resume")
+@with_appcontext
+def resume() -> None:
+    """End a pause after refused credentials (once they are fixed): the next cycle tries."""
+    store = runtime().store
+    status = store.status()
+    if status.auth_paused_until is None and not status.auth_failures:
+        click.echo("the sync is not paused")
+        return
+    store.write_status(replace(status, auth_failures=0, auth_paused_until=None, not_before=None))
+    click.echo("pause ended: the sync process tries the upstream at its next cycle")
 
 
 @signage.command("hash-password")

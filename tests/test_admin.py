@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -362,3 +363,15 @@ def test_displays_survive_a_restart_in_embedded_mode(admin, admin_app, fake, tmp
     client = restarted.test_client()
     client.set_cookie("signage_display", kiosk.get_cookie("signage_display").value)
     assert "theme-dark" in client.get("/display").get_data(as_text=True)
+
+
+def test_the_dashboard_says_when_the_sync_pauses_after_refused_credentials(admin, admin_app,
+                                                                          clock):
+    store = admin_app.extensions["signage"].store
+    until = clock() + timedelta(hours=1)
+    store.write_status(replace(store.status(), auth_failures=3, auth_paused_until=until))
+    page = admin.client.get("/admin").get_data(as_text=True)
+    assert "refused our credentials 3 times in a row" in page
+    assert "pauses until 23.11.2026 10:00" in page  # school time
+    clock.advance(hours=1, seconds=1)
+    assert "pauses until" not in admin.client.get("/admin").get_data(as_text=True)

@@ -107,3 +107,21 @@ def _next_school_day() -> str:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day.isoformat()
+
+
+def test_a_paused_sync_once_fails_and_resume_lets_the_next_cycle_try(fake, redis_url,
+                                                                     redis_prefix):
+    store = {"REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix}
+    wrong = {**untis_settings(fake), **store, "UNTIS_CLIENT_SECRET": "mistyped-secret",
+             "AUTH_FAILURE_LIMIT": 1}
+    first = _run(["sync", "--once"], **wrong)
+    assert first.returncode == 1 and "sync paused" in first.stderr
+    assert "refused our credentials 1 times" in first.stderr
+    again = _run(["sync", "--once"], **untis_settings(fake), **store)
+    assert again.returncode == 1 and "sync paused until" in again.stderr
+    assert fake.count("token") == 1  # the pause held: no second try
+    resumed = _run(["resume"], **untis_settings(fake), **store)
+    assert resumed.returncode == 0 and "pause ended" in resumed.stdout
+    fixed = _run(["sync", "--once"], **untis_settings(fake), **store)
+    assert fixed.returncode == 0, fixed.stderr
+    assert "mistyped-secret" not in first.stderr + again.stderr + fixed.stderr
