@@ -17,6 +17,7 @@ from signage.model import ADDED, CATEGORIES, REGULAR, REMOVED, ChangeRow, Period
 
 # Categories whose names have boards, and the query parameter that filters by them.
 BOARD_CATEGORIES = {"class": "classes", "room": "rooms", "teacher": "teachers"}
+SHORT_NAME_CHARS = 5  # names shorter than this are short names ("MÜL"), matched exactly
 
 # Periods that sit in the units of the day's time grid; a break supervision or a meeting may
 # start in a break, and must not split the double period around it.
@@ -181,18 +182,38 @@ def for_public(rows: Iterable[ChangeRow], names: Iterable[str] = (), *,
     planners' notes go unless it opted in to notes, and then any of `names` in a note
     ("Vertretung durch MÜL") becomes "…" unless teacher names may show anyway.
     """
-    words = sorted({n for n in names if n.strip()}, key=len, reverse=True)
-    alternatives = "|".join(map(re.escape, words))
-    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if words else None
+    patterns = _name_patterns(names)
 
     def note(text: str) -> str:
         if not show_notes:
             return ""
-        return pattern.sub("…", text) if pattern and text and not show_teachers else text
+        if show_teachers:
+            return text
+        for pattern in patterns:
+            text = pattern.sub("…", text)
+        return text
 
     if show_teachers:
         return [replace(r, text=note(r.text)) for r in rows]
     return [replace(r, teachers=(), original_teachers=(), text=note(r.text)) for r in rows]
+
+
+def _name_patterns(names: Iterable[str]) -> list[re.Pattern[str]]:
+    """Return patterns that find teacher names in a note: a short name ("DIE", "MÜL") exactly,
+    as it is also a word ("die"); a longer one in any case and with a genitive s
+    ("Zwackelmanns Kurs")."""
+    words = sorted({n.strip() for n in names if n.strip()}, key=len, reverse=True)
+    short = [w for w in words if len(w) < SHORT_NAME_CHARS]
+    long_ = [w for w in words if len(w) >= SHORT_NAME_CHARS]
+    patterns = []
+    if long_:
+        alternatives = "|".join(map(re.escape, long_))
+        patterns.append(re.compile(rf"(?<![^\W_])(?:{alternatives})(?:'?s)?(?![^\W_])",
+                                   re.IGNORECASE))
+    if short:
+        alternatives = "|".join(map(re.escape, short))
+        patterns.append(re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])"))
+    return patterns
 
 
 def natural_key(name: str) -> tuple:

@@ -375,3 +375,29 @@ def test_the_dashboard_says_when_the_sync_pauses_after_refused_credentials(admin
     assert "pauses until 23.11.2026 10:00" in page  # school time
     clock.advance(hours=1, seconds=1)
     assert "pauses until" not in admin.client.get("/admin").get_data(as_text=True)
+
+
+def test_a_public_display_of_a_teacher_board_is_refused(admin, admin_app):
+    response = admin.post("/admin/displays/new", name="Flur", board="teacher", target="MÜL",
+                          profile="public", language="de", theme="light")
+    assert response.status_code == 400
+    assert "a teacher&#39;s board shows teacher names" in response.get_data(as_text=True)
+
+
+def test_a_kiosk_on_an_error_page_tries_again_by_itself(admin, admin_app):
+    display_id = new_display(admin, board="class", target="10a")
+    kiosk = admin_app.test_client()
+    pair(admin, kiosk, display_id)
+    registry = admin_app.extensions["signage"].registry
+    gone = {**registry.items("displays")[display_id], "target": "10z"}  # a class of last year
+    registry.put("displays", display_id, gone)
+    page = kiosk.get("/display")
+    assert page.status_code == 404
+    assert '<meta http-equiv="refresh" content="30">' in page.get_data(as_text=True)
+
+
+def test_answers_that_depend_on_who_asks_are_not_shared_by_caches(admin, admin_app):
+    public = admin_app.test_client().get("/api/v1/changes")
+    assert "Cookie" in public.headers["Vary"]
+    staff = admin.client.get("/api/v1/changes")
+    assert "Cookie" in staff.headers["Vary"] and "private" in staff.headers["Cache-Control"]

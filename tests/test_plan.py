@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -533,3 +534,23 @@ def test_day_rows_list_regular_periods_too_with_their_units():
         ("1-2", (), ("5a",)), ("3", ("cancelled",), ("5a",)), ("4", (), ("10a",)),
         ("5", (), ("5b",))]
     assert [r.unit_label for r in change_rows(data, MONDAY)] == ["3"]
+
+
+@pytest.mark.parametrize(
+    ("note", "public"),
+    [
+        pytest.param("Vertretung durch MÜL", "Vertretung durch …", id="short name exactly"),
+        pytest.param("die Klasse geht mit DIE", "die Klasse geht mit …",
+                     id="a short name that is also a word: only as written"),
+        pytest.param("Zwackelmanns Kurs", "… Kurs", id="genitive of a long name"),
+        pytest.param("ZWACKELMANN kommt, zwackelmann's Buch", "… kommt, … Buch",
+                     id="long name in any case"),
+        pytest.param("Herr Zwackelmann_2", "Herr …_2", id="joined by an underscore"),
+        pytest.param("Zwackelmannstraße 5", "Zwackelmannstraße 5",
+                     id="a longer word that merely starts with a name stays"),
+    ],
+)
+def test_names_in_public_notes_are_found_in_their_usual_forms(note, public):
+    [row] = for_public([replace(NOTE_ROW, text=note)], ["DIE", "MÜL", "Zwackelmann"],
+                       show_notes=True)
+    assert row.text == public

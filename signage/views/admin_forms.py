@@ -58,6 +58,8 @@ def display_from_form(form: Mapping[str, str], base: Display,
     for key, allowed in choices.items():
         if chosen[key] not in allowed:
             problems[key] = f"one of {', '.join(allowed)}"
+    if board == "teacher" and chosen["profile"] != "staff":
+        problems["profile"] = "staff: a teacher's board shows teacher names"
     if problems:
         raise FormError(problems)
     return Display(id=base.id, name=name, board=board, target=target, params=params,

@@ -15,7 +15,7 @@ import logging
 import secrets
 from datetime import timedelta
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -73,6 +73,12 @@ def register(app: Flask, settings: Settings) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"  # frame-ancestors for old browsers
         response.headers["Referrer-Policy"] = "same-origin"
+        if request.endpoint != "static":
+            # Who asks (display cookie, login) decides what an answer holds: no shared cache
+            # may give one visitor's answer to another.
+            response.vary.add("Cookie")
+            if g.get("profile") == "staff":
+                response.cache_control.private = True
         if settings.hsts_s:
             response.headers["Strict-Transport-Security"] = f"max-age={settings.hsts_s}"
         return response
