@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from signage.model import Period, Snapshot, SyncStatus
 from signage.plan import in_school_hours
+from signage.reconcile import mark, vanish
 from signage.sources.base import Batch, Source, SourceAuthError, SourceError
 from signage.store import Store, StoreError
 
@@ -138,10 +139,13 @@ class SyncEngine:
         names = {category: dict(table) for category, table in old.names.items()}
         if end > old.window_end:  # the window rolled: load the days it gained
             gained = self.source.fetch_window(max(old.window_end + timedelta(days=1), start), end)
-            _upsert(periods, names, gained, start, end)
+            _upsert(periods, names, gained, start, end, old)
         changes = self.source.fetch_changes(start, end, status.cursor)
-        upserts = _upsert(periods, names, changes.batch, start, end)
-        deletions = sum(1 for pid in changes.deleted if periods.pop(pid, None) is not None)
+        upserts = _upsert(periods, names, changes.batch, start, end, old)
+        gone = set(changes.deleted)
+        if changes.complete:
+            gone |= periods.keys() - {p.id for p in changes.batch.periods}
+        deletions = _remove(periods, gone, plain=changes.batch.plain)
         new = Snapshot(start, end, periods, names, changes.batch.school or old.school)
         version = self.store.replace(new)
         self._succeed(now, status, changes.batch, full=False)
@@ -166,11 +170,17 @@ class SyncEngine:
         self, now: datetime, status: SyncStatus, old: Snapshot | None, start: date, end: date
     ) -> CycleResult:
         batch = self.source.fetch_window(start, end)
-        periods: dict[int, Period] = {}
-        names: dict[str, dict[int, str]] = {}
-        _upsert(periods, names, batch, start, end)
-        new = Snapshot(start, end, periods, names, batch.school)
         kept = _in_window(old, start, end) if old is not None else {}
+        names: dict[str, dict[int, str]] = {}
+        if batch.plain:
+            # The plan lives in the copy alone: a reload marks against it, it does not reset it.
+            periods = dict(kept)
+            _upsert(periods, names, batch, start, end, old)
+            _remove(periods, kept.keys() - {p.id for p in batch.periods}, plain=True)
+        else:
+            periods = {}
+            _upsert(periods, names, batch, start, end)
+        new = Snapshot(start, end, periods, names, batch.school)
         if kept and not periods:
             # Deltas would have reported the deletions: an empty answer is a broken one.
             raise SourceError(
@@ -271,20 +281,43 @@ def _upsert(
     batch: Batch,
     start: date,
     end: date,
+    old: Snapshot | None = None,
 ) -> int:
     """Apply a batch to the working copy and return how many periods it really changed.
 
     A period moved out of the window leaves it; re-sent identical periods count for nothing.
+    A plain batch's periods are marked against the copy first (`reconcile.mark`); `old` tells
+    which days the copy already covered.
     """
     for category, table in batch.names.items():
         names.setdefault(category, {}).update(table)
     changed = 0
     for period in batch.periods:
         if start <= period.day <= end:
+            if batch.plain:
+                known = old is not None and old.covers(period.day)
+                period = mark(periods.get(period.id), period, day_known=known)
             changed += periods.get(period.id) != period
             periods[period.id] = period
         else:
             changed += periods.pop(period.id, None) is not None
+    return changed
+
+
+def _remove(periods: dict[int, Period], gone: set[int], plain: bool) -> int:
+    """Drop the periods gone upstream (a plain source's vanished lesson stays, cancelled);
+    return how many changed."""
+    changed = 0
+    for pid in gone:
+        old = periods.get(pid)
+        if old is None:
+            continue
+        after = vanish(old) if plain else None
+        if after is None:
+            del periods[pid]
+        else:
+            periods[pid] = after
+        changed += after != old
     return changed
 
 

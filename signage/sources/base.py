@@ -51,6 +51,10 @@ class Batch:
     names: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
     school: str = ""
     server_time: datetime | None = None  # the upstream's clock (aware, UTC) when it answered
+    # True: the periods tell only the current state (references REGULAR, no change statuses);
+    # the engine marks substitutions, room changes, extra and vanished lessons against its copy
+    # (see signage.reconcile).
+    plain: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ class Changes:
 
     batch: Batch
     deleted: frozenset[int]
+    # True: the batch holds every period of the range (an upstream without deltas answered
+    # the whole window), so any other period of the copy's range is gone too.
+    complete: bool = False
 
 
 class Source(Protocol):

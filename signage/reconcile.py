@@ -1,0 +1,54 @@
+"""Changes read off the copy, for upstreams that tell only the current state.
+
+Some upstreams (Affect IT, UniTime, MyTimetable) have no change statuses: a lesson simply has
+another teacher now, or is gone. Their batches are `plain`, and the engine marks each period
+against the one its copy holds:
+- the planned state is what the copy first saw: its REGULAR and REMOVED references;
+- a planned reference still there stays REGULAR, a missing one becomes REMOVED, a new one
+  ADDED (so a new teacher is a substitution, a new room a room change); the period is CHANGED;
+- a period first seen on a day the copy already covered is ADDITIONAL (an extra lesson); on a
+  day new to the copy (the first load, a day the window gained) it is the plan itself;
+- a period that vanished from the upstream's window is CANCELLED: the lesson does not take
+  place, and the board says so (an extra lesson that vanished is simply gone).
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from signage.model import ADDED, REGULAR, REMOVED, Period, Ref
+
+ADDITIONAL = "ADDITIONAL"
+CANCELLED = "CANCELLED"
+CHANGED = "CHANGED"
+
+
+def mark(old: Period | None, new: Period, day_known: bool) -> Period:
+    """Return `new` (current state, references REGULAR) marked against the copy's `old`."""
+    if old is None:
+        if day_known and new.status == REGULAR:
+            return replace(new, status=ADDITIONAL)
+        return new
+    if old.status == ADDITIONAL:
+        return replace(new, status=ADDITIONAL if new.status == REGULAR else new.status)
+    refs: dict[str, tuple[Ref, ...]] = {}
+    touched = False
+    for category in dict.fromkeys([*old.refs, *new.refs]):
+        planned = [r.id for r in old.ref_list(category) if r.status != ADDED]
+        current = list(dict.fromkeys(r.id for r in new.ref_list(category)))
+        marked = [Ref(i, REGULAR if i in planned else ADDED) for i in current]
+        marked += [Ref(i, REMOVED) for i in planned if i not in current]
+        touched |= any(r.status != REGULAR for r in marked)
+        if marked:
+            refs[category] = tuple(marked)
+    status = CHANGED if new.status == REGULAR and touched else new.status
+    return replace(new, refs=refs, status=status)
+
+
+def vanish(old: Period) -> Period | None:
+    """Return what a period that vanished upstream becomes: cancelled, or None (gone) when it
+    was an extra lesson to begin with."""
+    if old.status == ADDITIONAL:
+        return None
+    return replace(old, status=CANCELLED)
