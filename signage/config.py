@@ -32,11 +32,17 @@ PASSWORD_HASH = re.compile(r"(scrypt|pbkdf2):[\w:]+\$[^$\s]+\$[0-9a-f]+")
 LOOPBACK_HOSTS = re.compile(r"localhost|127(\.\d{1,3}){3}|\[::1\]")
 
 DEFAULTS: dict[str, Any] = {
-    "SOURCE": "demo",  # demo | untis
+    "SOURCE": "demo",  # demo | untis | affectit | jsonrpc
     "UNTIS_URL": None,  # e.g. https://school.webuntis.com (endpoints under /WebUntis/api/...)
     "UNTIS_TENANT": None,  # tenant id of the token endpoint
     "UNTIS_CLIENT_ID": None,
     "UNTIS_CLIENT_SECRET": None,
+    "AFFECTIT_URL": None,  # Affect IT WebUntis API base, e.g. https://api.webuntis.dk/api/
+    "AFFECTIT_API_KEY": None,  # the school's key (X-API-KEY)
+    "JSONRPC_URL": None,  # classic WebUntis server, e.g. https://mese.webuntis.com
+    "JSONRPC_SCHOOL": None,  # the school's login name
+    "JSONRPC_USER": None,
+    "JSONRPC_PASSWORD": None,
     "REDIS_URL": None,  # unset: in-memory store
     "REDIS_PREFIX": "signage",  # keys live under this prefix
     "LEASE_SECONDS": None,  # leader lease of the sync process; None: 3 x refresh, at least 5
@@ -119,10 +125,10 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     for key in REQUIRED_SETTINGS.get(source, ()) if isinstance(source, str) else ():
         if not isinstance(config.get(key), str | int) or config.get(key) == "":
             problems.append(f"{ENV_PREFIX}_{key}: required when {ENV_PREFIX}_SOURCE={source}")
-    url = config.get("UNTIS_URL")
-    if source == "untis" and url and not _safe_url(str(url)):
-        fail("UNTIS_URL", "an https:// base URL without user, query or fragment "
-             "(http:// only for loopback)")
+    for key in REQUIRED_SETTINGS.get(source, ()) if isinstance(source, str) else ():
+        if key.endswith("_URL") and config.get(key) and not _safe_url(str(config[key])):
+            fail(key, "an https:// base URL without user, query or fragment "
+                 "(http:// only for loopback)")
 
     def seconds(key: str, default: int, minimum: int = 1) -> int:
         value = config.get(key)
