@@ -30,9 +30,9 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
-from signage.model import Period, Snapshot, SyncStatus
+from signage.apply import count_differences, in_window, remove, upsert
+from signage.model import Snapshot, SyncStatus
 from signage.plan import in_school_hours
-from signage.reconcile import mark, vanish
 from signage.sources.base import Batch, Source, SourceAuthError, SourceError
 from signage.store import Store, StoreError
 
@@ -135,17 +135,17 @@ class SyncEngine:
         if self._full_load_due(now, status, old, start):
             return self._full_load(now, status, old, start, end)
         assert old is not None and status.cursor is not None  # noqa: S101 - _full_load_due
-        periods = _in_window(old, start, end)
+        periods = in_window(old, start, end)
         names = {category: dict(table) for category, table in old.names.items()}
         if end > old.window_end:  # the window rolled: load the days it gained
             gained = self.source.fetch_window(max(old.window_end + timedelta(days=1), start), end)
-            _upsert(periods, names, gained, start, end, old)
+            upsert(periods, names, gained, start, end, old)
         changes = self.source.fetch_changes(start, end, status.cursor)
-        upserts = _upsert(periods, names, changes.batch, start, end, old)
+        upserts = upsert(periods, names, changes.batch, start, end, old)
         gone = set(changes.deleted)
         if changes.complete:
             gone |= periods.keys() - {p.id for p in changes.batch.periods}
-        deletions = _remove(periods, gone, plain=changes.batch.plain)
+        deletions = remove(periods, gone, plain=changes.batch.plain)
         new = Snapshot(start, end, periods, names, changes.batch.school or old.school)
         version = self.store.replace(new)
         self._succeed(now, status, changes.batch, full=False)
@@ -170,16 +170,16 @@ class SyncEngine:
         self, now: datetime, status: SyncStatus, old: Snapshot | None, start: date, end: date
     ) -> CycleResult:
         batch = self.source.fetch_window(start, end)
-        kept = _in_window(old, start, end) if old is not None else {}
+        kept = in_window(old, start, end) if old is not None else {}
         names: dict[str, dict[int, str]] = {}
         if batch.plain:
             # The plan lives in the copy alone: a reload marks against it, it does not reset it.
             periods = dict(kept)
-            _upsert(periods, names, batch, start, end, old)
-            _remove(periods, kept.keys() - {p.id for p in batch.periods}, plain=True)
+            upsert(periods, names, batch, start, end, old)
+            remove(periods, kept.keys() - {p.id for p in batch.periods}, plain=True)
         else:
             periods = {}
-            _upsert(periods, names, batch, start, end)
+            upsert(periods, names, batch, start, end)
         new = Snapshot(start, end, periods, names, batch.school)
         if kept and not periods:
             # Deltas would have reported the deletions: an empty answer is a broken one.
@@ -187,7 +187,7 @@ class SyncEngine:
                 f"full load answered no periods for a window that holds {len(kept)}; "
                 "keeping the last good copy"
             )
-        differences = _count_differences(old, new) if old is not None else None
+        differences = count_differences(old, new) if old is not None else None
         if differences:
             log.warning(
                 "sync: full reload found %d periods that differed from the delta-kept copy",
@@ -273,60 +273,3 @@ def backoff_s(failures: int, refresh_s: float, retry_after_s: float | None = Non
     """Return how long to wait before the next try: doubling per failure, at least Retry-After."""
     wait = 0.0 if failures <= 1 else min(refresh_s * 2 ** (failures - 1), MAX_BACKOFF_S)
     return max(wait, retry_after_s or 0.0)
-
-
-def _upsert(
-    periods: dict[int, Period],
-    names: dict[str, dict[int, str]],
-    batch: Batch,
-    start: date,
-    end: date,
-    old: Snapshot | None = None,
-) -> int:
-    """Apply a batch to the working copy and return how many periods it really changed.
-
-    A period moved out of the window leaves it; re-sent identical periods count for nothing.
-    A plain batch's periods are marked against the copy first (`reconcile.mark`); `old` tells
-    which days the copy already covered.
-    """
-    for category, table in batch.names.items():
-        names.setdefault(category, {}).update(table)
-    changed = 0
-    for period in batch.periods:
-        if start <= period.day <= end:
-            if batch.plain:
-                known = old is not None and old.covers(period.day)
-                period = mark(periods.get(period.id), period, day_known=known)
-            changed += periods.get(period.id) != period
-            periods[period.id] = period
-        else:
-            changed += periods.pop(period.id, None) is not None
-    return changed
-
-
-def _remove(periods: dict[int, Period], gone: set[int], plain: bool) -> int:
-    """Drop the periods gone upstream (a plain source's vanished lesson stays, cancelled);
-    return how many changed."""
-    changed = 0
-    for pid in gone:
-        old = periods.get(pid)
-        if old is None:
-            continue
-        after = vanish(old) if plain else None
-        if after is None:
-            del periods[pid]
-        else:
-            periods[pid] = after
-        changed += after != old
-    return changed
-
-
-def _count_differences(old: Snapshot, new: Snapshot) -> int:
-    """Return how many periods of the common window differ between two snapshots."""
-    start, end = max(old.window_start, new.window_start), min(old.window_end, new.window_end)
-    before, after = _in_window(old, start, end), _in_window(new, start, end)
-    return sum(1 for pid in before.keys() | after.keys() if before.get(pid) != after.get(pid))
-
-
-def _in_window(snapshot: Snapshot, start: date, end: date) -> dict[int, Period]:
-    return {pid: p for pid, p in snapshot.periods.items() if start <= p.day <= end}
