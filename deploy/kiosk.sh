@@ -1,6 +1,8 @@
 #!/bin/sh
 # Raspberry Pi kiosk: show one board full screen, without crash bubbles or session restore.
-# Usage: kiosk.sh http://signage.school.lan:8000/board/overview?theme=dark
+# Usage: kiosk.sh http://signage.school.lan:8000/display   (a screen paired in /admin)
+#    or: kiosk.sh "http://signage.school.lan:8000/board/overview?theme=dark"
+# The profile persists, so a paired screen keeps its token (a cookie) across reboots.
 # Start it from the desktop session's autostart.
 url="${1:?usage: kiosk.sh BOARD_URL}"
 browser=$(command -v chromium-browser || command -v chromium)
