@@ -1,0 +1,226 @@
+"""A fake Affect IT WebUntis API (3.4.4) on a loopback port, for tests and demos.
+
+It serves the REST layout `signage.sources.affectit` assumes, under `{url}` = `http://…/api`:
+`HEAD /schools` and `HEAD /{category}` answer `Last-Modified`; `GET /{category}` the sync list;
+`GET /{category}?untis_ids=1,2` the objects (at most `MAX_IDS`, else 400). Every call needs the
+`X-API-KEY` (401 otherwise). Every mutation stamps the object, its category and the school with
+a new UTC second, strictly later than the last one even on a frozen test clock (`Last-Modified`
+has whole seconds). Cancelling a lesson deletes it: that is how Affect IT shows a cancellation.
+
+Times are given school-local (date and time, as a planner thinks) and stored in UTC, as the API
+sends them. Requests are recorded (never the key) with endpoint `"<METHOD> <name>"`, the name
+being `school` or a category; `count` takes either form. Faults (`signage.demo.server.Fault`)
+name an endpoint the same way: `"lessons"` hits any request to it, `"GET lessons"` spares HEADs.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from email.utils import format_datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from signage.demo.server import MAX_RECORDED, Fault, Recorded, _Handler, _QuietServer
+from signage.sources.affectit import API_KEY_HEADER, CATEGORIES, IDS_PARAM, LESSONS, MAX_IDS
+from signage.sources.affectit_parse import COURSE_FIELD, ID_FIELD, LESSON_REFS, STAMP_FIELD
+
+API = "/api"
+SCHOOL = "school"
+ENDPOINTS = {SCHOOL, *CATEGORIES}
+METHODS = ("GET", "HEAD")
+# Our category names (as `Snapshot.names` has them) -> Affect IT's.
+UPSTREAM = {table: category for category, table in CATEGORIES.items() if table is not None}
+LESSON_FIELD = {ours: field for field, ours in LESSON_REFS.items()}
+
+
+class FakeAffectIt:
+    """Holds a school's categories with timestamps and serves them like Affect IT's API."""
+
+    def __init__(
+        self,
+        tz: ZoneInfo,
+        api_key: str = "affectit-demo-key",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        school: str = "Demo-Skolen",
+    ) -> None:
+        self.tz = tz
+        self.api_key = api_key
+        self.clock = clock
+        self.school = school
+        self.objects: dict[str, dict[int, dict[str, Any]]] = {c: {} for c in CATEGORIES}
+        self.stamps: dict[str, dict[int, datetime]] = {c: {} for c in CATEGORIES}
+        self.school_stamp = clock().astimezone(UTC).replace(microsecond=0)
+        self.category_stamps = dict.fromkeys(CATEGORIES, self.school_stamp)
+        self.requests: deque[Recorded] = deque(maxlen=MAX_RECORDED)
+        self.faults: list[Fault] = []
+        self.lock = threading.RLock()
+        self._httpd: _QuietServer | None = None
+
+    # --- data (our category names: classes, teachers, rooms, subjects, departments) --------
+    def add_names(self, category: str, names: dict[int, str]) -> None:
+        """Add or rename objects `{id: short name}` of one of our categories."""
+        upstream = UPSTREAM[category]
+        for ref_id, name in names.items():
+            self._put(upstream, {ID_FIELD: ref_id, "name": name, "longname": name})
+
+    def add_lesson(self, pid: int, day: date, start: time, end: time, cls: int, teacher: int,
+                   room: int, subject: int, course: int | None = None) -> None:
+        """Add (or replace) a lesson, given in school-local time."""
+        refs = {"classes": cls, "teachers": teacher, "rooms": room, "subjects": subject}
+        self._put(LESSONS, {
+            ID_FIELD: pid, "start": self._utc(day, start), "end": self._utc(day, end),
+            COURSE_FIELD: course, **{LESSON_FIELD[ours]: [i] for ours, i in refs.items()},
+        })
+
+    def add_extra(self, pid: int, day: date, start: time, end: time, cls: int, teacher: int,
+                  room: int, subject: int) -> None:
+        """Add an extra lesson: upstream it is just one more lesson."""
+        self.add_lesson(pid, day, start, end, cls, teacher, room, subject)
+
+    def substitute(self, pid: int, teacher: int) -> None:
+        """Give a lesson another teacher."""
+        self._change(pid, teachers=[teacher])
+
+    def change_room(self, pid: int, room: int) -> None:
+        """Move a lesson to another room."""
+        self._change(pid, rooms=[room])
+
+    def cancel(self, pid: int) -> None:
+        """Cancel a lesson: Affect IT's copy simply loses it."""
+        self.delete(pid)
+
+    def delete(self, pid: int) -> None:
+        """Delete a lesson; its category and the school get a new timestamp."""
+        with self.lock:
+            if self.objects[LESSONS].pop(pid, None) is not None:
+                self.stamps[LESSONS].pop(pid, None)
+                self._stamp(LESSONS)
+
+    def inject(self, fault: Fault) -> None:
+        """Queue a fault for the next matching requests (`"lessons"` or `"GET lessons"`)."""
+        method, _, name = fault.endpoint.rpartition(" ")
+        if name not in ENDPOINTS or method not in ("", *METHODS):
+            raise ValueError(f"unknown endpoint {fault.endpoint!r}")
+        with self.lock:
+            self.faults.append(fault)
+
+    def count(self, endpoint: str) -> int:
+        """Return how many requests an endpoint received (`"lessons"` or `"GET lessons"`)."""
+        return sum(1 for r in self.requests
+                   if endpoint in (r.endpoint, r.endpoint.partition(" ")[2]))
+
+    # --- HTTP -------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """Return the API's base URL (ending in /api, as `SIGNAGE_AFFECTIT_URL` takes it)."""
+        assert self._httpd is not None, "server not started"  # noqa: S101 - programming error
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}{API}"
+
+    def start(self, port: int = 0) -> FakeAffectIt:
+        """Serve on 127.0.0.1 (a free port unless given) in a daemon thread."""
+        handler = type("Handler", (_AffectItHandler,), {"fake": self})
+        self._httpd = _QuietServer(("127.0.0.1", port), handler)
+        self._httpd.daemon_threads = True
+        # A short poll: stop() waits for it, and tests stop a fake each.
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="fake-affectit", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def answer(self, method: str, path: str, query: dict, headers: dict, form: dict) -> tuple:
+        """Return (status, headers, JSON-able body, endpoint) for one request."""
+        resource = path.removeprefix(API + "/").strip("/") if path.startswith(API + "/") else ""
+        name = SCHOOL if resource == "schools" else resource
+        if name not in ENDPOINTS or method not in METHODS:
+            return 404, {}, {"detail": "Not found."}, f"{method} other"
+        endpoint = f"{method} {name}"
+        key = headers.get(API_KEY_HEADER.lower(), "")
+        if not secrets.compare_digest(key.encode(), self.api_key.encode()):
+            return 401, {}, {"detail": "Invalid API key."}, endpoint
+        stamp = self.school_stamp if name == SCHOOL else self.category_stamps[name]
+        extra = {"Last-Modified": format_datetime(stamp, usegmt=True)}
+        if method == "HEAD":
+            return 200, extra, b"", endpoint
+        if name == SCHOOL:
+            school = {ID_FIELD: 1, "name": self.school, STAMP_FIELD: _iso(stamp)}
+            return 200, extra, [school], endpoint
+        if IDS_PARAM not in query:
+            listed = [{ID_FIELD: i, STAMP_FIELD: _iso(self.stamps[name][i])}
+                      for i in sorted(self.objects[name])]
+            return 200, extra, listed, endpoint
+        try:
+            ids = [int(i) for i in query[IDS_PARAM][0].split(",") if i]
+        except ValueError:
+            return 400, {}, {"detail": f"{IDS_PARAM} must be integers"}, endpoint
+        if len(ids) > MAX_IDS:
+            return 400, {}, {"detail": f"at most {MAX_IDS} {IDS_PARAM}"}, endpoint
+        found = [dict(self.objects[name][i], **{STAMP_FIELD: _iso(self.stamps[name][i])})
+                 for i in ids if i in self.objects[name]]
+        return 200, extra, found, endpoint
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        """Return the next queued fault for an endpoint, counting it down."""
+        for fault in self.faults:
+            if fault.endpoint in (endpoint, endpoint.partition(" ")[2]):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    # --- internals --------------------------------------------------------------------------
+    def _put(self, category: str, item: dict[str, Any]) -> None:
+        with self.lock:
+            self.objects[category][item[ID_FIELD]] = item
+            self.stamps[category][item[ID_FIELD]] = self._stamp(category)
+
+    def _change(self, pid: int, **refs: list[int]) -> None:
+        with self.lock:
+            lesson = dict(self.objects[LESSONS][pid])
+            lesson.update({LESSON_FIELD[ours]: ids for ours, ids in refs.items()})
+            self._put(LESSONS, lesson)
+
+    def _stamp(self, category: str) -> datetime:
+        """Return a new timestamp for a mutation of `category`, set on it and the school."""
+        now = self.clock().astimezone(UTC).replace(microsecond=0)
+        stamp = max(now, self.school_stamp + timedelta(seconds=1))
+        self.category_stamps[category] = self.school_stamp = stamp
+        return stamp
+
+    def _utc(self, day: date, at: time) -> str:
+        return _iso(datetime.combine(day, at, tzinfo=self.tz))
+
+
+class _AffectItHandler(_Handler):
+    """The fake v3 server's handler, plus HEAD (headers only)."""
+
+    fake: FakeAffectIt  # type: ignore[assignment]
+
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+        self._serve("HEAD")
+
+    def _send(self, status: int, extra: dict, body: Any, truncate: bool) -> None:
+        if self.command != "HEAD":
+            super()._send(status, extra, body, truncate)
+            return
+        self.send_response(status)
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def _iso(instant: datetime) -> str:
+    """Return an instant as the API writes it: UTC with a Z."""
+    return instant.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
