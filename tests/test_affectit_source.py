@@ -76,6 +76,7 @@ def rows(engine: SyncEngine, day=MONDAY) -> list[tuple]:
 def test_full_load_copies_every_lesson_and_name_in_school_local_time(synced, affect):
     snapshot = synced.store.snapshot()
     assert len(snapshot.periods) == 36
+    assert snapshot.school == affect.school
     assert {c: dict(snapshot.names[c]) for c in NAMES} == NAMES
     first = snapshot.periods[1010]
     assert affect.objects["lessons"][1010]["start"] == "2026-11-23T07:00:00Z"

@@ -2,7 +2,8 @@
 
 It serves the REST layout `signage.sources.affectit` assumes, under `{url}` = `http://…/api`:
 `HEAD /schools` and `HEAD /{category}` answer `Last-Modified`; `GET /{category}` the sync list;
-`GET /{category}?untis_ids=1,2` the objects (at most `MAX_IDS`, else 400). Every call needs the
+`GET /{category}?untis_ids=1,2` the objects (at most `MAX_IDS`, else 400); `/schools` lists the
+one school the key selects, like a category. Every call needs the
 `X-API-KEY` (401 otherwise). Every mutation stamps the object, its category and the school with
 a new UTC second, strictly later than the last one even on a frozen test clock (`Last-Modified`
 has whole seconds). Cancelling a lesson deletes it: that is how Affect IT shows a cancellation.
@@ -152,9 +153,11 @@ class FakeAffectIt:
         extra = {"Last-Modified": format_datetime(stamp, usegmt=True)}
         if method == "HEAD":
             return 200, extra, b"", endpoint
-        if name == SCHOOL:
+        if name == SCHOOL:  # one school, id 1: the one the key selects
+            if IDS_PARAM not in query:
+                return 200, extra, [{ID_FIELD: 1, STAMP_FIELD: _iso(stamp)}], endpoint
             school = {ID_FIELD: 1, "name": self.school, STAMP_FIELD: _iso(stamp)}
-            return 200, extra, [school], endpoint
+            return 200, extra, [school] if "1" in query[IDS_PARAM][0].split(",") else [], endpoint
         if IDS_PARAM not in query:
             listed = [{ID_FIELD: i, STAMP_FIELD: _iso(self.stamps[name][i])}
                       for i in sorted(self.objects[name])]

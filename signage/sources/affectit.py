@@ -39,7 +39,8 @@ Confirmed by the documentation: the header, UTC timezone-aware times, ids unique
 HEAD/`Last-Modified` on school and categories, sync lists, fetching by id in batches of ~100
 (real clients send `?untis_ids=1,2,3`), gzip on request, errors as HTTP statuses.
 Assumed (the constants below and the shapes in `signage.sources.affectit_parse`): the school is
-`{URL}/schools` (the key selects it); a category lives at `{URL}/{category}`, where a GET with no
+`{URL}/schools` (the key selects it; full loads read its name there as from a category: sync
+list, then the object); a category lives at `{URL}/{category}`, where a GET with no
 parameters is its sync list and `?untis_ids=` fetches objects; a sync list is a JSON list of
 `{"untis_id", "timestamp"}`; names come from `name` (short), else `longname`; the key grants all
 six categories (a public key that hides teachers would answer 403 and pause the sync).
@@ -69,7 +70,8 @@ from signage.sources.http import describe_redirect, retry_after_s
 log = logging.getLogger(__name__)
 
 # --- the REST layout as assumed (see the docstring) ---------------------------------------------
-SCHOOL_PATH = "/schools"  # HEAD: the school's global timestamp
+SCHOOLS = "schools"  # HEAD: the school's global timestamp; GET: like a category (its name)
+SCHOOL_PATH = f"/{SCHOOLS}"
 LESSONS = "lessons"
 # Categories in dependency order, and the name table each fills (None: lessons are periods).
 CATEGORIES: dict[str, str | None] = {
@@ -185,7 +187,7 @@ class AffectItSource:
     def _fetch_all(self) -> tuple[SyncState, dict[str, dict[int, Mapping[str, Any]]]]:
         stamps: dict[str, str | None] = {SCHOOL: self._head(SCHOOL_PATH)}
         lists: dict[str, Mapping[int, str]] = {}
-        objects: dict[str, dict[int, Mapping[str, Any]]] = {}
+        objects = {SCHOOLS: self._objects(SCHOOLS, self._sync_list(SCHOOLS))}  # for its name
         for category in CATEGORIES:
             stamps[category] = self._head(f"/{category}")  # before the list: never newer
             lists[category] = self._sync_list(category)
@@ -201,7 +203,9 @@ class AffectItSource:
         periods = [parse_lesson(raw, self._tz) for raw in objects.get(LESSONS, {}).values()]
         if start is not None and end is not None:
             periods = [p for p in periods if start <= p.day <= end]
-        return Batch(periods=periods, names={t: n for t, n in names.items() if n}, plain=True)
+        school = ", ".join(name_of(item) for item in objects.get(SCHOOLS, {}).values())
+        return Batch(periods=periods, names={t: n for t, n in names.items() if n}, school=school,
+                     plain=True)
 
     def _sync_list(self, category: str) -> dict[int, str]:
         return parse_sync_list(self._get(f"/{category}", {}), category)
