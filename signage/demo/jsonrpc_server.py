@@ -1,0 +1,359 @@
+"""A fake classic WebUntis JSON-RPC server on a loopback port, for tests and scenarios.
+
+It speaks what `signage.sources.jsonrpc` documents, faithfully enough for the unmodified
+python-webuntis package: `POST /WebUntis/jsonrpc.do?school=…`, JSON-RPC 2.0 answers echoing the
+request id (HTTP 200, errors too), `authenticate` setting the `JSESSIONID` cookie, -8520 without
+a live session, -8504 for wrong credentials, -8998 while blocked (told so, or after `lock_after`
+failed logins in a row), -8500 for another school, -32601 for an unknown method, -32602 for bad
+parameters. `getTimetable` takes the simple form `{id, type, startDate, endDate}` (every field,
+entries as bare ids) and the `options` form (`element` with `keyType` id or name, `show*` flags,
+`*Fields` naming what entries carry). getSubstitutions and the rest of the API are not served
+(the adapter reads changes off the timetable). Every mutation moves the import time. Every call is
+recorded (the password never); `Fault`s are injected per JSON-RPC method (HTTP status with
+Retry-After, hang, malformed or truncated body), JSON-RPC errors with `fail`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
+from http.cookies import CookieError, SimpleCookie
+from http.server import ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+from signage.demo import server
+from signage.demo.server import MAX_RECORDED, FakeUntis, Fault
+
+PATH = "/WebUntis/jsonrpc.do"
+# Our category names and the element keys, getTimetable element types and *Fields options.
+ELEMENTS = {"classes": ("kl", 1, "klasseFields"), "teachers": ("te", 2, "teacherFields"),
+            "subjects": ("su", 3, "subjectFields"), "rooms": ("ro", 4, "roomFields")}
+MASTER_METHODS = {"getKlassen": "classes", "getTeachers": "teachers", "getRooms": "rooms",
+                  "getSubjects": "subjects"}
+METHODS = {"authenticate", "logout", "getLatestImportTime", "getTimetable", *MASTER_METHODS}
+SHOWN_BY = {"lstext": "showLsText", "substText": "showSubstText", "lsnumber": "showLsNumber",
+            "sg": "showStudentgroup", "info": "showInfo"}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the server received."""
+
+    method: str  # the JSON-RPC method ("" when the body was no JSON-RPC request)
+    params: Any  # as sent, a password replaced by "***"
+    session: str | None  # the JSESSIONID cookie it carried
+    school: str | None
+    status: int = 200  # the HTTP status sent
+    error: int | None = None  # the JSON-RPC error code sent
+    at: float = 0.0  # time.monotonic() when it arrived
+
+
+class _Refusal(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class FakeJsonRpc:
+    """Holds a school's periods and serves them over HTTP like a classic WebUntis server."""
+
+    def __init__(
+        self,
+        tz: ZoneInfo,
+        school: str = "Demo-Gymnasium",
+        user: str = "signage",
+        password: str = "demo-password",  # noqa: S107 - the fake server's own credentials
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lock_after: int | None = None,
+    ) -> None:
+        self.tz = tz
+        self.school = school
+        self.credentials = (user, password)
+        self.clock = clock
+        self.lock_after = lock_after
+        self.blocked = False
+        self.failed_logins = 0
+        self.master: dict[str, dict[int, str]] = {category: {} for category in ELEMENTS}
+        self.periods: dict[int, dict[str, Any]] = {}
+        self.import_ms = 0
+        self.calls: deque[Call] = deque(maxlen=MAX_RECORDED)
+        self.faults: list[Fault] = []
+        self.errors: list[tuple[str, int, str]] = []  # (method, code, message) to answer next
+        self.lock = threading.RLock()
+        self._sessions: set[str] = set()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._touch()
+
+    # --- data -------------------------------------------------------------------------------
+    def add_names(self, category: str, names: dict[int, str]) -> None:
+        """Add master data `{id: short name}` (category: classes, teachers, rooms, subjects)."""
+        with self.lock:
+            self.master[category].update(names)
+            self._touch()
+
+    def add_lesson(self, pid: int, day: date, start: clock_time, end: clock_time, cls: int,
+                   teacher: int, room: int, subject: int, lesson: int | None = None,
+                   **fields: Any) -> None:
+        """Add a regular period (`fields`: more element fields, e.g. `lstype="ex"`)."""
+        period = {"id": pid, "date": int(day.strftime("%Y%m%d")),
+                  "startTime": start.hour * 100 + start.minute,
+                  "endTime": end.hour * 100 + end.minute,
+                  "kl": [{"id": cls}], "te": [{"id": teacher}], "su": [{"id": subject}],
+                  "ro": [{"id": room}], "lsnumber": pid if lesson is None else lesson, **fields}
+        with self.lock:
+            self.periods[pid] = period
+            self._touch()
+
+    def add_extra(self, pid: int, day: date, start: clock_time, end: clock_time, cls: int,
+                  teacher: int, room: int, subject: int) -> None:
+        """Add an extra lesson: code irregular, nobody replaced."""
+        self.add_lesson(pid, day, start, end, cls, teacher, room, subject, code="irregular")
+
+    def substitute(self, pid: int, teacher: int | None) -> None:
+        """Give a period another teacher (None: nobody); the planned one becomes `orgid`."""
+        self._replace(pid, "te", teacher)
+
+    def change_room(self, pid: int, room: int | None) -> None:
+        """Move a period to another room; the planned one becomes `orgid`."""
+        self._replace(pid, "ro", room)
+
+    def cancel(self, pid: int) -> None:
+        """Cancel a period (code cancelled)."""
+        self.update(pid, code="cancelled")
+
+    def delete(self, pid: int) -> None:
+        """Remove a period from the timetable."""
+        with self.lock:
+            self.periods.pop(pid)
+            self._touch()
+
+    def update(self, pid: int, **fields: Any) -> None:
+        """Set element fields of a period (None removes one)."""
+        with self.lock:
+            period = {**self.periods[pid], **fields}
+            self.periods[pid] = {k: v for k, v in period.items() if v is not None}
+            self._touch()
+
+    def _replace(self, pid: int, key: str, new: int | None) -> None:
+        with self.lock:
+            entry = self.periods[pid][key][0]
+            planned = entry.get("orgid", entry["id"])
+            replaced = {"id": planned} if new == planned else {"id": new or 0, "orgid": planned}
+            code = self.periods[pid].get("code") or "irregular"
+            self.update(pid, **{key: [replaced, *self.periods[pid][key][1:]]}, code=code)
+
+    def _touch(self) -> None:
+        # Strictly increasing, even when a frozen test clock stands still.
+        now_ms = int(self.clock().timestamp() * 1000)
+        self.import_ms = max(now_ms, self.import_ms + 1)
+
+    # --- faults and records -----------------------------------------------------------------
+    def inject(self, fault: Fault) -> None:
+        """Queue an HTTP fault for the next calls of `fault.endpoint` (a JSON-RPC method)."""
+        if fault.endpoint not in METHODS:
+            raise ValueError(f"unknown method {fault.endpoint!r}")
+        with self.lock:
+            self.faults.append(fault)
+
+    take_fault = FakeUntis.take_fault  # the same queue semantics
+
+    def fail(self, method: str, code: int, message: str = "injected", times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with a JSON-RPC error."""
+        with self.lock:
+            self.errors.extend([(method, code, message)] * times)
+
+    def expire_sessions(self) -> None:
+        """End every session, as the upstream does after a while (-8520 from then on)."""
+        with self.lock:
+            self._sessions.clear()
+
+    def count(self, method: str) -> int:
+        """Return how many calls of a JSON-RPC method arrived."""
+        return sum(1 for c in self.calls if c.method == method)
+
+    def methods(self) -> list[str]:
+        """Return the JSON-RPC methods called, in order."""
+        return [c.method for c in self.calls]
+
+    # --- HTTP -------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """Return the base URL (the part before /WebUntis)."""
+        assert self._httpd is not None, "server not started"  # noqa: S101 - programming error
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self, port: int = 0) -> FakeJsonRpc:
+        """Serve on 127.0.0.1 (a free port unless given) in a daemon thread."""
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._httpd = server._QuietServer(("127.0.0.1", port), handler)
+        self._httpd.daemon_threads = True
+        # A short poll makes stop() quick: tests start and stop a server each.
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="fake-jsonrpc", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    # --- answers ----------------------------------------------------------------------------
+    def answer(self, verb: str, path: str, query: dict, raw: bytes,
+               session: str | None) -> tuple[int, dict, Any, Call]:
+        """Return (HTTP status, headers, body, call) for one request."""
+        school = (query.get("school") or [None])[0]
+        try:
+            request = json.loads(raw)
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            return 200, {}, _error(None, -32700, "parse error"), Call("", None, session, school)
+        params = request.get("params") or {}
+        call = Call(str(request.get("method") or ""), _redact(params), session, school)
+        if verb != "POST" or path != PATH:
+            return 404, {}, b"not found", call
+        headers: dict[str, str] = {}
+        try:
+            headers, result = self._dispatch(call.method, params, session, school)
+        except _Refusal as refusal:
+            body = _error(request.get("id"), refusal.code, str(refusal))
+            return 200, {}, body, replace(call, error=refusal.code)
+        return 200, headers, {"jsonrpc": "2.0", "id": request.get("id"), "result": result}, call
+
+    def _dispatch(self, method: str, params: Any, session: str | None,
+                  school: str | None) -> tuple[dict, Any]:
+        if school != self.school:
+            raise _Refusal(-8500, "invalid schoolname")
+        queued = next((e for e in self.errors if e[0] == method), None)
+        if queued is not None:
+            self.errors.remove(queued)
+            raise _Refusal(queued[1], queued[2])
+        if method == "authenticate":
+            return self._authenticate(params)
+        if session not in self._sessions:
+            raise _Refusal(-8520, "not authenticated")
+        if method == "logout":
+            self._sessions.discard(session)
+            return {}, None
+        if method == "getLatestImportTime":
+            return {}, self.import_ms
+        if method in MASTER_METHODS:
+            table = self.master[MASTER_METHODS[method]]
+            return {}, [{"id": i, "name": n, "longName": n, "foreName": "", "active": True}
+                        for i, n in sorted(table.items())]
+        if method == "getTimetable":
+            return {}, self._timetable(params)
+        raise _Refusal(-32601, "Method not found")
+
+    def _authenticate(self, params: Any) -> tuple[dict, Any]:
+        if self.blocked:
+            raise _Refusal(-8998, "user temporarily blocked")
+        given = (params.get("user"), params.get("password")) if isinstance(params, dict) else None
+        if given != self.credentials:
+            self.failed_logins += 1
+            self.blocked = self.lock_after is not None and self.failed_logins >= self.lock_after
+            raise _Refusal(-8504, "bad credentials")
+        self.failed_logins = 0
+        session = secrets.token_hex(16).upper()
+        self._sessions.add(session)
+        result = {"sessionId": session, "personType": 2, "personId": 0, "klasseId": 0}
+        return {"Set-Cookie": f"JSESSIONID={session}; Path=/WebUntis; HttpOnly"}, result
+
+    def _timetable(self, params: Any) -> list[dict]:
+        options = params.get("options") if isinstance(params, dict) else None
+        spec = options if isinstance(options, dict) else params
+        try:
+            element = options["element"] if options is spec else params
+            start, end = _day(spec["startDate"]), _day(spec["endDate"])
+            category = next(c for c, e in ELEMENTS.items() if e[1] == int(element["type"]))
+            key = element["id"]
+            if options is spec and element.get("keyType") == "name":
+                key = next(i for i, n in self.master[category].items() if n == key)
+        except (KeyError, TypeError, ValueError, StopIteration):
+            raise _Refusal(-32602, "invalid params") from None
+        wire = ELEMENTS[category][0]
+        return [self._render(p, options if options is spec else None)
+                for p in self._between(start, end)
+                if any(key in (e["id"], e.get("orgid")) for e in p.get(wire, ()))]
+
+    def _between(self, start: int, end: int) -> list[dict]:
+        return sorted((p for p in self.periods.values() if start <= p["date"] <= end),
+                      key=lambda p: (p["date"], p["startTime"], p["id"]))
+
+    def _render(self, period: dict, options: dict | None) -> dict:
+        out = {k: v for k, v in period.items()
+               if options is None or k not in SHOWN_BY or options.get(SHOWN_BY[k])}
+        for category, (wire, _, fields_key) in ELEMENTS.items():
+            fields = set(options.get(fields_key) or ()) if options else set()
+            names = self.master[category]
+            out[wire] = []
+            for entry in period.get(wire, ()):
+                shown = dict(entry)
+                for field in ("name", "longname", "externalkey") if fields else ():
+                    if field in fields:
+                        shown[field] = names.get(entry["id"], "")
+                        if "orgid" in entry and field == "name":
+                            shown["orgname"] = names.get(entry["orgid"], "")
+                out[wire].append(shown)
+        return out
+
+
+class _Handler(server._Handler):
+    fake: FakeJsonRpc  # type: ignore[assignment]
+
+    def _serve(self, method: str) -> None:
+        arrived = time.monotonic()
+        fake = self.fake
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        with fake.lock:
+            status, extra, body, call = fake.answer(method, url.path, parse_qs(url.query), raw,
+                                                    _session_cookie(self.headers.get("Cookie")))
+            fault = fake.take_fault(call.method)
+        truncate = False
+        if fault is not None:
+            time.sleep(fault.delay_s)
+            status, extra, truncate = fault.status, fault.headers, fault.truncate
+            if fault.body is not None:
+                body = fault.body
+            elif status >= 400:
+                body = f"<html><body>HTTP {status}</body></html>".encode()
+        with fake.lock:
+            fake.calls.append(replace(call, status=status, at=arrived))
+        self._send(status, extra, body, truncate)
+
+
+def _error(request_id: Any, code: int, message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+
+
+def _redact(params: Any) -> Any:
+    if isinstance(params, dict) and "password" in params:
+        return {**params, "password": "***"}
+    return params
+
+
+def _day(value: Any) -> int:
+    return int(datetime.strptime(str(value), "%Y%m%d").strftime("%Y%m%d"))
+
+
+def _session_cookie(header: str | None) -> str | None:
+    try:
+        morsel = SimpleCookie(header or "").get("JSESSIONID")
+    except CookieError:
+        return None
+    return morsel.value if morsel is not None else None
+
