@@ -66,7 +66,7 @@ def synced(rpc, engine, clock):
     return engine
 
 
-def since(rpc, method: str) -> list:
+def calls_of(rpc, method: str) -> list:
     return [c for c in rpc.calls if c.method == method]
 
 
@@ -93,11 +93,11 @@ def test_a_period_of_two_classes_is_one_period_with_both(rpc, engine, store, clo
 
 def test_timetables_are_asked_per_class_in_the_options_form(rpc, engine, clock):
     engine.run_cycle(clock())
-    options = [c.params["options"] for c in since(rpc, "getTimetable")]
+    options = [c.params["options"] for c in calls_of(rpc, "getTimetable")]
     assert [o["element"] for o in options] == [{"id": i, "type": 1} for i in (1, 2, 3)]
     assert {(o["startDate"], o["endDate"]) for o in options} == {(20261123, 20261125)}
     assert all(o["showSubstText"] and o["showLsNumber"] for o in options)
-    login = since(rpc, "authenticate")[0]
+    login = calls_of(rpc, "authenticate")[0]
     assert login.school == "Testschule" and login.params["password"] == "***"
 
 
@@ -294,7 +294,7 @@ def test_a_500_is_unavailable_without_retrying(rpc, source):
 def test_retry_after_on_429_is_honoured(rpc, source):
     rpc.inject(Fault("getLatestImportTime", status=429, headers={"Retry-After": "1"}))
     source.fetch_window(MONDAY, MONDAY)
-    first, second = since(rpc, "getLatestImportTime")
+    first, second = calls_of(rpc, "getLatestImportTime")
     assert (first.status, second.status) == (429, 200)
     assert second.at - first.at >= 0.9
 
