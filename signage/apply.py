@@ -24,7 +24,8 @@ def upsert(
 ) -> int:
     """Apply a batch to the working copy and return how many periods it really changed.
 
-    A period moved out of the window leaves it; re-sent identical periods count for nothing.
+    A period moved out of the window leaves it (a plain one stays, cancelled, as `remove`
+    leaves it); re-sent identical periods count for nothing.
     A plain batch's periods are marked against the copy first (`reconcile.mark`); `old` tells
     which days the copy already covered.
     """
@@ -38,6 +39,10 @@ def upsert(
                 period = mark(periods.get(period.id), period, day_known=known)
             changed += periods.get(period.id) != period
             periods[period.id] = period
+        elif batch.plain:
+            # Moved to a day outside the window: where it was, it no longer takes place, as a
+            # full load would find too.
+            changed += remove(periods, {period.id}, plain=True)
         else:
             changed += periods.pop(period.id, None) is not None
     return changed

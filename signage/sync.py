@@ -144,6 +144,8 @@ class SyncEngine:
         upserts = upsert(periods, names, changes.batch, start, end, old)
         gone = set(changes.deleted)
         if changes.complete:
+            if periods and not changes.batch.periods:
+                raise _empty_answer(len(periods))
             gone |= periods.keys() - {p.id for p in changes.batch.periods}
         deletions = remove(periods, gone, plain=changes.batch.plain)
         new = Snapshot(start, end, periods, names, changes.batch.school or old.school)
@@ -182,11 +184,7 @@ class SyncEngine:
             upsert(periods, names, batch, start, end)
         new = Snapshot(start, end, periods, names, batch.school)
         if kept and not periods:
-            # Deltas would have reported the deletions: an empty answer is a broken one.
-            raise SourceError(
-                f"full load answered no periods for a window that holds {len(kept)}; "
-                "keeping the last good copy"
-            )
+            raise _empty_answer(len(kept))
         differences = count_differences(old, new) if old is not None else None
         if differences:
             log.warning(
@@ -233,8 +231,8 @@ class SyncEngine:
             log.error("sync failed (%d in a row): %s", failures, error)
         else:
             wait_s = backoff_s(failures, self.schedule.refresh_s, retry_after_s)
-            log.warning("sync failed (%d in a row), next try in %.0f s: %s", failures, wait_s,
-                        error)
+            when = f"next try in {wait_s:.0f} s" if wait_s else "next try at the next poll"
+            log.warning("sync failed (%d in a row), %s: %s", failures, when, error)
             not_before = now + timedelta(seconds=wait_s) if wait_s else None
         failed = replace(
             status,
@@ -251,7 +249,6 @@ class SyncEngine:
         duration = time.perf_counter() - started
         return CycleResult("failed", self.store.version(), error=error, duration_s=duration)
 
-
     def _refused(
         self, now: datetime, status: SyncStatus, exc: SourceAuthError, started: float
     ) -> CycleResult:
@@ -267,6 +264,15 @@ class SyncEngine:
                  f"sync paused until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC{check}")
         paused = replace(status, auth_failures=refusals, auth_paused_until=until)
         return self._fail(now, paused, error, None, started, paused_until=until)
+
+
+def _empty_answer(held: int) -> SourceError:
+    # A school does not drop its whole plan between two polls; deltas would have reported the
+    # deletions one by one. An empty answer for a window the copy fills is a broken one.
+    return SourceError(
+        f"the upstream answered no periods for a window that holds {held}; "
+        "keeping the last good copy"
+    )
 
 
 def backoff_s(failures: int, refresh_s: float, retry_after_s: float | None = None) -> float:

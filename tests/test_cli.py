@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from signage.demo.affectit_server import FakeAffectIt
+from signage.demo.jsonrpc_server import FakeJsonRpc
 from signage.demo.server import Fault
-from tests.conftest import TZ, free_port, untis_settings
+from tests.conftest import BELLS, NAMES, TZ, free_port, untis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi", "signage"]
@@ -60,6 +62,56 @@ def test_a_malformed_setting_stops_start_up_with_one_line():
     assert "SIGNAGE_REFRESH_SECONDS: expected a whole number >= 1, got 'soon'" in result.stderr
     assert "Traceback" not in result.stderr
 
+
+def _school_of_today(fake: FakeAffectIt | FakeJsonRpc) -> FakeAffectIt | FakeJsonRpc:
+    """Fill `fake` with two lessons on the real today (the command runs on the real clock)."""
+    today = datetime.now(TZ).date()
+    for category, names in NAMES.items():
+        fake.add_names(category, names)
+    for unit in (0, 1):
+        start, end = BELLS[unit]
+        fake.add_lesson(100 + unit, today, start, end, cls=1, teacher=1, room=1, subject=1)
+    return fake.start()
+
+
+@pytest.fixture
+def affectit():
+    fake = _school_of_today(FakeAffectIt(TZ, api_key="key-of-the-school"))
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def jsonrpc():
+    fake = _school_of_today(FakeJsonRpc(TZ, school="Demo Gymnasium", password="pw-of-the-school"))
+    yield fake
+    fake.stop()
+
+
+def test_sync_once_against_affect_it_exits_0(affectit):
+    result = _run(["sync", "--once"], SOURCE="affectit", AFFECTIT_URL=affectit.url,
+                  AFFECTIT_API_KEY="key-of-the-school")
+    assert result.returncode == 0, result.stderr
+    assert "sync ok: full load, 2 periods" in result.stdout
+    assert "key-of-the-school" not in result.stdout + result.stderr
+
+
+def test_sync_once_against_json_rpc_exits_0_and_logs_out(jsonrpc):
+    user, password = jsonrpc.credentials
+    result = _run(["sync", "--once"], SOURCE="jsonrpc", JSONRPC_URL=jsonrpc.url,
+                  JSONRPC_SCHOOL="Demo+Gymnasium", JSONRPC_USER=user, JSONRPC_PASSWORD=password)
+    assert result.returncode == 0, result.stderr
+    assert "sync ok: full load, 2 periods" in result.stdout
+    assert jsonrpc.count("logout") == 1
+    assert password not in result.stdout + result.stderr
+
+
+def test_a_wrong_api_key_fails_with_a_one_line_reason(affectit):
+    result = _run(["sync", "--once"], SOURCE="affectit", AFFECTIT_URL=affectit.url,
+                  AFFECTIT_API_KEY="not-the-key")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "not-the-key" not in result.stderr
+    assert "401" in result.stderr or "403" in result.stderr, result.stderr
 
 
 def _get_json(url: str) -> tuple[int, object]:

@@ -447,3 +447,34 @@ def test_plain_text_password_in_the_hash_setting_is_not_echoed():
                                  "http://localhost:9000/prefix", "http://[::1]:8080"])
 def test_upstream_url_is_https_or_loopback(url: str):
     assert settings_of({**UNTIS, "UNTIS_URL": url}).upstream["UNTIS_URL"] == url
+
+
+AFFECTIT = {"SOURCE": "affectit", "AFFECTIT_URL": "https://api.webuntis.dk/api/",
+            "AFFECTIT_API_KEY": "affectit-Key-0815"}
+JSONRPC = {"SOURCE": "jsonrpc", "JSONRPC_URL": "https://mese.webuntis.com",
+           "JSONRPC_SCHOOL": "Demo Gymnasium", "JSONRPC_USER": "signage",
+           "JSONRPC_PASSWORD": "jsonrpc-Pass-0815"}
+
+
+@pytest.mark.parametrize("config", [AFFECTIT, JSONRPC], ids=["affectit", "jsonrpc"])
+def test_each_source_names_every_missing_setting_on_its_own_line(config: dict[str, Any]):
+    source = config["SOURCE"]
+    lines = problems_of({"SOURCE": source})
+    assert sorted(line.split(":")[0] for line in lines) == sorted(
+        f"SIGNAGE_{key}" for key in config if key != "SOURCE")
+    assert all(f"required when SIGNAGE_SOURCE={source}" in line for line in lines), lines
+    assert settings_of(config).source == source
+
+
+@pytest.mark.parametrize(("config", "key"), [(AFFECTIT, "AFFECTIT_URL"), (JSONRPC, "JSONRPC_URL")])
+def test_each_source_refuses_a_plain_http_url_to_another_host(config: dict[str, Any], key: str):
+    assert_one_problem(problems_of({**config, key: "http://webuntis.example.org"}),
+                       f"SIGNAGE_{key}", "https://")
+
+
+@pytest.mark.parametrize(("config", "secret"), [(AFFECTIT, "AFFECTIT_API_KEY"),
+                                                (JSONRPC, "JSONRPC_PASSWORD")])
+def test_a_source_secret_is_not_echoed_when_malformed(config: dict[str, Any], secret: str):
+    lines = problems_of({**config, secret: ["not", "a", "string", config[secret]]})
+    assert_one_problem(lines, f"SIGNAGE_{secret}", "required")
+    assert config[secret] not in "\n".join(lines)

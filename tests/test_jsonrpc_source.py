@@ -146,6 +146,17 @@ def test_a_deleted_period_leaves_the_copy(rpc, synced, store, clock):
     assert 1011 not in store.snapshot().periods and 1010 in store.snapshot().periods
 
 
+def test_a_window_answered_empty_keeps_the_last_good_copy(rpc, synced, store, clock):
+    held = dict(store.snapshot().periods)
+    for pid in list(rpc.periods):
+        rpc.delete(pid)
+    result = synced.run_cycle(clock())
+    assert result.outcome == "failed"
+    assert f"no periods for a window that holds {len(held)}" in result.error
+    assert store.snapshot().periods == held
+    assert store.status().last_error == result.error
+
+
 def test_a_change_reverted_upstream_is_reverted_on_the_board(rpc, synced, store, clock):
     rpc.substitute(1011, 2)
     synced.run_cycle(clock())

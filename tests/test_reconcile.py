@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from signage.model import ADDED, REGULAR, REMOVED, Period, Ref
+from signage.apply import remove, upsert
+from signage.model import ADDED, REGULAR, REMOVED, Period, Ref, Snapshot
 from signage.plan import _kinds
 from signage.reconcile import mark, vanish
+from signage.sources.base import Batch
 
 START, END = datetime(2026, 11, 23, 8), datetime(2026, 11, 23, 8, 45)
 
@@ -64,3 +66,25 @@ def test_mark(old, new, day_known, status, teachers, rooms, kinds):
 def test_a_vanished_lesson_is_cancelled_and_a_vanished_extra_is_gone():
     assert vanish(mark(PLANNED, lesson(teachers=(2,)), True)).status == "CANCELLED"
     assert vanish(mark(None, PLANNED, True)) is None
+
+
+def test_a_plain_lesson_moved_out_of_the_window_is_cancelled_as_a_full_load_finds_it():
+    day = START.date()
+    old = Snapshot(day, day, {7: PLANNED}, {}, "School")
+    later = Period(id=7, start=START + timedelta(days=30), end=END + timedelta(days=30),
+                   status=REGULAR, refs=PLANNED.refs)
+    by_delta = {7: PLANNED}
+    assert upsert(by_delta, {}, Batch(periods=[later], plain=True), day, day, old) == 1
+    by_reload = {7: PLANNED}
+    remove(by_reload, {7}, plain=True)  # what a full load does with a lesson it no longer sees
+    assert by_delta == by_reload and by_delta[7].status == "CANCELLED"
+    assert by_delta[7].start == START  # still shown where it was planned
+
+
+def test_a_lesson_with_statuses_moved_out_of_the_window_leaves_it():
+    day = date(2026, 11, 23)
+    later = Period(id=7, start=START + timedelta(days=30), end=END + timedelta(days=30),
+                   status=REGULAR, refs=PLANNED.refs)
+    periods = {7: PLANNED}
+    assert upsert(periods, {}, Batch(periods=[later]), day, day) == 1
+    assert periods == {}

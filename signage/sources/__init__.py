@@ -6,11 +6,13 @@ Adding a source: one module with a class that has `from_settings(settings, tz, s
 
 from __future__ import annotations
 
-from signage.sources import untis
+from signage.sources import affectit, jsonrpc, untis
 from signage.sources.base import Batch, Changes, Source, SourceError, SourceUnavailable
 
 REGISTRY = {
     "untis": untis.UntisSource,
+    "affectit": affectit.AffectItSource,
+    "jsonrpc": jsonrpc.JsonRpcSource,
 }
 REQUIRED_SETTINGS = {name: source.REQUIRED_SETTINGS for name, source in REGISTRY.items()}
 
