@@ -14,7 +14,7 @@ from signage.demo.server import Fault
 from signage.plan import change_rows
 from signage.sources.base import SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import PoliteRetry
-from signage.sources.jsonrpc import BLOCKED_RETRY_S, JsonRpcSource
+from signage.sources.jsonrpc import BLOCKED_RETRY_S, MAX_QUIET_S, JsonRpcSource
 from signage.sync import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ
 
@@ -174,6 +174,25 @@ def test_an_unchanged_upstream_costs_a_login_one_cheap_call_and_a_logout(rpc, sy
         assert (result.outcome, result.upserts, result.deletions) == ("delta", 0, 0)
         clock.advance(minutes=2)
     assert rpc.methods() == QUIET * 3
+
+
+def test_a_quiet_import_time_still_fetches_the_window_every_half_hour(rpc, session, store,
+                                                                      clock):
+    user, password = rpc.credentials
+    source = JsonRpcSource(rpc.url, rpc.school, user, password, TZ, session,
+                           monotonic=lambda: clock().timestamp())
+    engine = SyncEngine(source, store, TZ, days_ahead=2, schedule=SCHEDULE)
+    engine.run_cycle(clock())
+    rpc.calls.clear()
+    quiet_cycles = int(MAX_QUIET_S // 120) - 1
+    for _ in range(quiet_cycles):
+        clock.advance(minutes=2)
+        engine.run_cycle(clock())
+    assert rpc.methods() == QUIET * quiet_cycles
+    rpc.calls.clear()
+    clock.advance(minutes=2)
+    assert engine.run_cycle(clock()).outcome == "delta"
+    assert rpc.methods() == FULL  # half an hour since the last fetch: fetched anyway
 
 
 def test_a_moved_import_time_fetches_the_whole_window_once(rpc, synced, clock):

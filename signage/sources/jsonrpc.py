@@ -8,7 +8,8 @@ times `HHMM` integers, school-local (see `jsonrpc_parse` for how periods map to 
 
 One cycle = one session: authenticate, `getLatestImportTime` (ms since the epoch of the school's
 last Untis import), and when it did not move since the window was last fetched, nothing more:
-an unchanged upstream costs authenticate + getLatestImportTime + logout. Otherwise master data
+an unchanged upstream costs authenticate + getLatestImportTime + logout (and, once every
+`MAX_QUIET_S`, a fetch anyway: see the assumptions below). Otherwise master data
 (`getKlassen`, `getTeachers`, `getRooms`, `getSubjects`) and `getTimetable` per active class
 (periods of several classes come once per class and are merged by id), returned as `complete`
 `Changes`, so the engine drops the periods that vanished. `fetch_window` always fetches.
@@ -37,15 +38,17 @@ Confirmed (python-webuntis and other public clients): the wire format above, the
 -8520 and -8504, element type 1 = class, `getTimetable`'s `options` form with `element`,
 `show*` flags and `*Fields`. Assumed: JSON-RPC errors come with HTTP 200; -8998 is "temporarily
 blocked"; `getKlassen` without a school year lists the current one's classes; every change the
-boards need moves `getLatestImportTime` (if changes made in WebUntis itself did not, the nightly
-full reload would still pick them up).
+boards need moves `getLatestImportTime`. Should changes made in WebUntis itself (rather than
+imported from Untis) not move it, the window is fetched anyway once it is `MAX_QUIET_S` old: a
+quiet upstream costs one full fetch per half hour, not a stale board until the nightly reload.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -77,6 +80,8 @@ ENDPOINT_PATH = "/WebUntis/jsonrpc.do"
 CLIENT_NAME = "signage"
 NOT_LOGGED_IN, BAD_CREDENTIALS, BLOCKED = -8520, -8504, -8998
 BLOCKED_RETRY_S = 1800.0
+# Fetch the window at least this often even when the import time stood still (see the docstring).
+MAX_QUIET_S = 1800.0
 CREDENTIALS_HINT = "check SIGNAGE_JSONRPC_USER and SIGNAGE_JSONRPC_PASSWORD"
 MASTER_DATA = {
     "classes": "getKlassen",
@@ -94,6 +99,7 @@ class _Fetched:
     start: date
     end: date
     since: datetime | None  # None: a full load (fetch_window)
+    at: float  # our monotonic clock when fetched
 
 
 class _SessionLost(SourceError):
@@ -115,6 +121,7 @@ class JsonRpcSource:
         tz: ZoneInfo,
         session: requests.Session,
         client: str = CLIENT_NAME,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         del tz  # JSON-RPC dates and times are school-local already: nothing to convert
         self._url = base_url.rstrip("/") + ENDPOINT_PATH
@@ -129,6 +136,7 @@ class JsonRpcSource:
         self._renewed = False  # authenticated again after -8520 in this cycle
         self._unreachable = False  # a request of this cycle never got an answer
         self._fetched: _Fetched | None = None
+        self._monotonic = monotonic
 
     @classmethod
     def from_settings(
@@ -149,7 +157,7 @@ class JsonRpcSource:
         with self._logged_in():
             latest = self._latest_import()
             batch = self._fetch(start, end)
-        self._fetched = _Fetched(latest, start, end, since=None)
+        self._fetched = _Fetched(latest, start, end, since=None, at=self._monotonic())
         return batch
 
     def fetch_changes(self, start: date, end: date, since: datetime) -> Changes:
@@ -159,7 +167,7 @@ class JsonRpcSource:
             if self._unchanged(latest, start, end, since):
                 return Changes(Batch(periods=(), school=self._school), deleted=frozenset())
             batch = self._fetch(start, end)
-        self._fetched = _Fetched(latest, start, end, since)
+        self._fetched = _Fetched(latest, start, end, since, at=self._monotonic())
         return Changes(batch, deleted=frozenset(), complete=True)
 
     def close(self) -> None:
@@ -174,6 +182,7 @@ class JsonRpcSource:
             and fetched.start <= start
             and end <= fetched.end
             and fetched.since != since  # the engine stored that fetch (module docstring)
+            and self._monotonic() - fetched.at < MAX_QUIET_S
         )
 
     def _fetch(self, start: date, end: date) -> Batch:
