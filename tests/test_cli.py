@@ -16,8 +16,8 @@ import pytest
 
 from signage.demo.affectit_server import FakeAffectIt
 from signage.demo.jsonrpc_server import FakeJsonRpc
-from signage.demo.server import Fault
-from tests.conftest import BELLS, NAMES, TZ, free_port, untis_settings
+from signage.demo.server import FakeUntis, Fault
+from tests.conftest import BELLS, NAMES, TZ, free_port, period, untis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi", "signage"]
@@ -34,10 +34,27 @@ def _run(args: list[str], **settings: object) -> subprocess.CompletedProcess:
                           text=True, timeout=60, check=False)
 
 
-def test_sync_once_against_a_school_exits_0(fake):
+@pytest.fixture
+def untis_today():
+    """A fake WebUntis v3 server with three classes' four periods on the real today (the
+    command runs on the real clock, not the tests' frozen one)."""
+    server = FakeUntis(TZ, school="Testschule")
+    for category, names in NAMES.items():
+        server.add_names(category, names)
+    today = datetime.now(TZ).date()
+    for cls in (1, 2, 3):
+        for unit in range(4):
+            server.put_period(period(10 * cls + unit, today, unit, cls=cls, teacher=cls, room=cls))
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_sync_once_against_a_school_exits_0(untis_today):
+    fake = untis_today
     result = _run(["sync", "--once"], **untis_settings(fake))
     assert result.returncode == 0, result.stderr
-    assert "sync ok: full load, 36 periods" in result.stdout
+    assert "sync ok: full load, 12 periods" in result.stdout
     assert fake.count("timetable") == 1
     assert fake.credentials[1] not in result.stdout + result.stderr
 
