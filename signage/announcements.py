@@ -3,7 +3,8 @@
 An announcement has a text, a start and (except an emergency) an end, a style (`ticker`: a
 running line at the bottom, `banner`: a box above the board, `emergency`: the whole screen) and
 a target: `all`, a board (`board:overview`, `board:class:5a`, ...) or a display (`display:<id>`).
-An emergency goes to every screen and stays until an admin ends it. Pure: no Flask, no I/O.
+An emergency goes to every screen and stays until an admin ends it. The upstream's own messages
+(`Snapshot.messages`) run as tickers on every board. Pure: no Flask, no I/O.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 STYLES = ("ticker", "banner", "emergency")
@@ -55,6 +56,13 @@ def for_board(announcements: Iterable[Announcement], now: datetime, board: str,
     """Return the messages a board shows at `now`, emergencies first, then by start."""
     chosen = [a for a in announcements if a.active(now) and a.reaches(board, name, display_id)]
     return sorted(chosen, key=lambda a: (a.style != "emergency", a.start, a.id))
+
+
+def upstream_notices(messages: Iterable[str]) -> list[Announcement]:
+    """Return the upstream's own messages (e.g. MyTimetable's) as tickers on every board."""
+    since = datetime(1970, 1, 1, tzinfo=UTC)  # the upstream decides when they show
+    return [Announcement(id=f"upstream-{i}", text=text[:MAX_TEXT_CHARS], start=since, end=None,
+                         style="ticker") for i, text in enumerate(messages) if text.strip()]
 
 
 def fingerprint(announcements: Iterable[Announcement]) -> str:

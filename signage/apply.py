@@ -24,8 +24,8 @@ def upsert(
 ) -> int:
     """Apply a batch to the working copy and return how many periods it really changed.
 
-    A period moved out of the window leaves it (a plain one stays, cancelled, as `remove`
-    leaves it); re-sent identical periods count for nothing.
+    A period moved out of the window leaves it (a plain one may stay, cancelled: `remove`);
+    re-sent identical periods count for nothing.
     A plain batch's periods are marked against the copy first (`reconcile.mark`); `old` tells
     which days the copy already covered.
     """
@@ -42,21 +42,21 @@ def upsert(
         elif batch.plain:
             # Moved to a day outside the window: where it was, it no longer takes place, as a
             # full load would find too.
-            changed += remove(periods, {period.id}, plain=True)
+            changed += remove(periods, {period.id}, cancel=batch.vanished_cancelled)
         else:
             changed += periods.pop(period.id, None) is not None
     return changed
 
 
-def remove(periods: dict[int, Period], gone: set[int], plain: bool) -> int:
-    """Drop the periods gone upstream (a plain source's vanished lesson stays, cancelled);
-    return how many changed."""
+def remove(periods: dict[int, Period], gone: set[int], cancel: bool) -> int:
+    """Drop the periods gone upstream, or with `cancel` keep them cancelled (see
+    `reconcile.vanish`); return how many changed."""
     changed = 0
     for pid in gone:
         old = periods.get(pid)
         if old is None:
             continue
-        after = vanish(old) if plain else None
+        after = vanish(old) if cancel else None
         if after is None:
             del periods[pid]
         else:

@@ -21,6 +21,7 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
         "schema": SCHEMA_VERSION,
         "window": [snapshot.window_start.isoformat(), snapshot.window_end.isoformat()],
         "school": snapshot.school,
+        "messages": list(snapshot.messages),
         "names": {c: {str(i): n for i, n in t.items()} for c, t in snapshot.names.items()},
         "periods": [_period_to_json(p) for p in snapshot.periods.values()],
     }
@@ -37,6 +38,7 @@ def snapshot_from_json(data: Any) -> Snapshot:
         periods={p.id: p for p in periods},
         names={c: {int(i): n for i, n in t.items()} for c, t in data["names"].items()},
         school=data["school"],
+        messages=tuple(str(m) for m in data.get("messages", ())),  # absent before 0.6
     )
 
 

@@ -15,7 +15,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from signage.sources import REQUIRED_SETTINGS
+from signage.sources import CHECKS, IDLE_PACED, REQUIRED_SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ PASSWORD_HASH = re.compile(r"(scrypt|pbkdf2):[\w:]+\$[^$\s]+\$[0-9a-f]+")
 LOOPBACK_HOSTS = re.compile(r"localhost|127(\.\d{1,3}){3}|\[::1\]")
 
 DEFAULTS: dict[str, Any] = {
-    "SOURCE": "demo",  # demo | untis | affectit | jsonrpc
+    "SOURCE": "demo",  # demo | untis | affectit | jsonrpc | unitime | mytimetable
     "UNTIS_URL": None,  # e.g. https://school.webuntis.com (endpoints under /WebUntis/api/...)
     "UNTIS_TENANT": None,  # tenant id of the token endpoint
     "UNTIS_CLIENT_ID": None,
@@ -43,6 +43,16 @@ DEFAULTS: dict[str, Any] = {
     "JSONRPC_SCHOOL": None,  # the school's login name
     "JSONRPC_USER": None,
     "JSONRPC_PASSWORD": None,
+    "UNITIME_URL": None,  # UniTime base, ending in /UniTime
+    "UNITIME_USER": None,  # API user (HTTP Basic) ...
+    "UNITIME_PASSWORD": None,
+    "UNITIME_TOKEN": None,  # ... or an API token instead
+    "UNITIME_TERM": None,  # academic session reference; None: the one covering today
+    "UNITIME_ROOMS": None,  # comma-separated room names; None: every room of the term
+    "MYTIMETABLE_URL": None,  # MyTimetable $base_url (endpoints under /api/v0/)
+    "MYTIMETABLE_TOKEN": None,  # the apiToken header
+    "MYTIMETABLE_TYPES": None,  # timetable types shown; None: location,studentset
+    "MYTIMETABLE_CANCELLED_MARKERS": None,  # words in notes or tag keys that mark a cancellation
     "REDIS_URL": None,  # unset: in-memory store
     "REDIS_PREFIX": "signage",  # keys live under this prefix
     "LEASE_SECONDS": None,  # leader lease of the sync process; None: 3 x refresh, at least 5
@@ -129,6 +139,9 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         if key.endswith("_URL") and config.get(key) and not _safe_url(str(config[key])):
             fail(key, "an https:// base URL without user, query or fragment "
                  "(http:// only for loopback)")
+    upstream = _upstream_settings(config, source)
+    if isinstance(source, str) and source in CHECKS:
+        problems.extend(CHECKS[source](upstream))
 
     def seconds(key: str, default: int, minimum: int = 1) -> int:
         value = config.get(key)
@@ -142,8 +155,9 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         return value
 
     demo = source == "demo"
-    refresh_s = seconds("REFRESH_SECONDS", DEMO_REFRESH_S if demo else 120)
     idle_refresh_s = seconds("IDLE_REFRESH_SECONDS", DEMO_REFRESH_S if demo else 900)
+    refresh_s = seconds("REFRESH_SECONDS", DEMO_REFRESH_S if demo else
+                        idle_refresh_s if str(source) in IDLE_PACED else 120)
     stale_after_s = seconds("STALE_AFTER_SECONDS", 3 * refresh_s + 60)
     explicit = config.get("STALE_AFTER_SECONDS") is not None
     idle_stale_after_s = stale_after_s if explicit else 3 * idle_refresh_s + 60
@@ -210,7 +224,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         redis_url=config.get("REDIS_URL") or None,
         redis_prefix=str(config.get("REDIS_PREFIX") or "signage"),
         lease_s=lease_s,
-        upstream={k: str(config[k]) for k in REQUIRED_SETTINGS.get(source, ())},
+        upstream=upstream,
         public_teacher_abbreviations=flags["PUBLIC_TEACHER_ABBREVIATIONS"],
         public_notes=flags["PUBLIC_NOTES"],
         admin_password_hash=hashes["ADMIN_PASSWORD_HASH"],
@@ -222,6 +236,15 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         auth_failure_limit=auth_failure_limit,
         auth_pause_s=auth_pause_s,
     )
+
+
+def _upstream_settings(config: Mapping[str, Any], source: Any) -> dict[str, str]:
+    """Return the set settings of `source` (those starting with its name) as strings."""
+    if not isinstance(source, str) or source not in REQUIRED_SETTINGS:
+        return {}
+    prefix = f"{source.upper()}_"
+    return {k: str(v) for k, v in config.items()
+            if k.startswith(prefix) and v is not None and v != ""}
 
 
 def _safe_url(url: str) -> bool:

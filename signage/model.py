@@ -75,6 +75,7 @@ class Snapshot:
     periods: Mapping[int, Period]
     names: Mapping[str, Mapping[int, str]]
     school: str = ""
+    messages: tuple[str, ...] = ()  # the upstream's own messages, for the boards' ticker
 
     def name_of(self, category: str, ref_id: int) -> str:
         """Return the display name of a referenced id, or a placeholder naming the id."""

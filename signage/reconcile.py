@@ -9,7 +9,9 @@ against the one its copy holds:
 - a period first seen on a day the copy already covered is ADDITIONAL (an extra lesson); on a
   day new to the copy (the first load, a day the window gained) it is the plan itself;
 - a period that vanished from the upstream's window is CANCELLED: the lesson does not take
-  place, and the board says so (an extra lesson that vanished is simply gone).
+  place, and the board says so (an extra lesson that vanished is simply gone);
+- an upstream that knows a bit of the plan itself (UniTime: the room an event's other meetings
+  use) sends it as REMOVED references: they count as planned, never as current.
 Pure: no I/O.
 """
 
@@ -36,7 +38,9 @@ def mark(old: Period | None, new: Period, day_known: bool) -> Period:
     touched = False
     for category in dict.fromkeys([*old.refs, *new.refs]):
         planned = [r.id for r in old.ref_list(category) if r.status != ADDED]
-        current = list(dict.fromkeys(r.id for r in new.ref_list(category)))
+        planned += [r.id for r in new.ref_list(category)
+                    if r.status == REMOVED and r.id not in planned]
+        current = list(dict.fromkeys(r.id for r in new.ref_list(category) if r.status != REMOVED))
         marked = [Ref(i, REGULAR if i in planned else ADDED) for i in current]
         marked += [Ref(i, REMOVED) for i in planned if i not in current]
         touched |= any(r.status != REGULAR for r in marked)

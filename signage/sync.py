@@ -115,7 +115,9 @@ class SyncEngine:
     def window(self, now: datetime) -> tuple[date, date]:
         """Return the school-local date range the snapshot holds at `now`."""
         today = now.astimezone(self.tz).date()
-        return today, today + timedelta(days=self.days_ahead)
+        end = today + timedelta(days=self.days_ahead)
+        last_day = getattr(self.source, "last_day", None)  # an upstream that asks for less
+        return today, min(end, max(today, last_day(today))) if last_day is not None else end
 
     def _due(self, now: datetime, status: SyncStatus) -> bool:
         # A second of slack: the scheduler's tick and the back-off deadline may land together.
@@ -147,8 +149,10 @@ class SyncEngine:
             if periods and not changes.batch.periods:
                 raise _empty_answer(len(periods))
             gone |= periods.keys() - {p.id for p in changes.batch.periods}
-        deletions = remove(periods, gone, plain=changes.batch.plain)
-        new = Snapshot(start, end, periods, names, changes.batch.school or old.school)
+        batch = changes.batch
+        deletions = remove(periods, gone, cancel=batch.plain and batch.vanished_cancelled)
+        messages = old.messages if batch.messages is None else batch.messages
+        new = Snapshot(start, end, periods, names, batch.school or old.school, messages)
         version = self.store.replace(new)
         self._succeed(now, status, changes.batch, full=False)
         log.info("sync: delta, %d upserts, %d deletions, version %d", upserts, deletions, version)
@@ -178,11 +182,13 @@ class SyncEngine:
             # The plan lives in the copy alone: a reload marks against it, it does not reset it.
             periods = dict(kept)
             upsert(periods, names, batch, start, end, old)
-            remove(periods, kept.keys() - {p.id for p in batch.periods}, plain=True)
+            remove(periods, kept.keys() - {p.id for p in batch.periods},
+                   cancel=batch.vanished_cancelled)
         else:
             periods = {}
             upsert(periods, names, batch, start, end)
-        new = Snapshot(start, end, periods, names, batch.school)
+        messages = batch.messages if batch.messages is not None else old.messages if old else ()
+        new = Snapshot(start, end, periods, names, batch.school, messages)
         if kept and not periods:
             raise _empty_answer(len(kept))
         differences = count_differences(old, new) if old is not None else None

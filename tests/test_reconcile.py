@@ -23,6 +23,10 @@ def lesson(teachers=(1,), rooms=(10,), status="REGULAR", **refs) -> Period:
 
 
 PLANNED = lesson()
+# As an upstream that knows the planned room sends a moved lesson (UniTime's same-slot rule).
+MOVED_ROOM = Period(id=7, start=START, end=END, status="CHANGED",
+                    refs={"classes": (Ref(5),), "teachers": (Ref(1),),
+                          "rooms": (Ref(10, REMOVED), Ref(11, ADDED))})
 
 
 @pytest.mark.parametrize(
@@ -50,6 +54,17 @@ PLANNED = lesson()
                      [(10, REGULAR)], ("cancelled",), id="the upstream's own cancellation"),
         pytest.param(vanish(PLANNED), PLANNED, True, REGULAR, [(1, REGULAR)], [(10, REGULAR)],
                      (), id="a vanished lesson back as planned"),
+        pytest.param(None, MOVED_ROOM, True, "CHANGED", [(1, REGULAR)],
+                     [(10, REMOVED), (11, ADDED)], ("room_change",),
+                     id="first seen already moved: the upstream's own plan stands"),
+        pytest.param(MOVED_ROOM, MOVED_ROOM, True, "CHANGED", [(1, REGULAR)],
+                     [(11, ADDED), (10, REMOVED)], ("room_change",),
+                     id="the upstream's room change again: still one room change"),
+        pytest.param(PLANNED, MOVED_ROOM, True, "CHANGED", [(1, REGULAR)],
+                     [(11, ADDED), (10, REMOVED)], ("room_change",),
+                     id="the upstream's room change after the plan: one room change"),
+        pytest.param(MOVED_ROOM, PLANNED, True, REGULAR, [(1, REGULAR)], [(10, REGULAR)], (),
+                     id="moved back to the planned room"),
         pytest.param(mark(None, PLANNED, True), lesson(teachers=(2,)), True, "ADDITIONAL",
                      [(2, REGULAR)], [(10, REGULAR)], ("additional",),
                      id="an extra lesson stays extra when its teacher changes"),
@@ -76,7 +91,7 @@ def test_a_plain_lesson_moved_out_of_the_window_is_cancelled_as_a_full_load_find
     by_delta = {7: PLANNED}
     assert upsert(by_delta, {}, Batch(periods=[later], plain=True), day, day, old) == 1
     by_reload = {7: PLANNED}
-    remove(by_reload, {7}, plain=True)  # what a full load does with a lesson it no longer sees
+    remove(by_reload, {7}, cancel=True)  # what a full load does with a lesson it no longer sees
     assert by_delta == by_reload and by_delta[7].status == "CANCELLED"
     assert by_delta[7].start == START  # still shown where it was planned
 
@@ -88,3 +103,16 @@ def test_a_lesson_with_statuses_moved_out_of_the_window_leaves_it():
     periods = {7: PLANNED}
     assert upsert(periods, {}, Batch(periods=[later]), day, day) == 1
     assert periods == {}
+
+
+def test_a_vanished_lesson_of_an_upstream_that_reports_cancellations_is_deleted():
+    day = START.date()
+    old = Snapshot(day, day, {7: PLANNED}, {}, "University")
+    periods = {7: PLANNED}
+    later = Period(id=7, start=START + timedelta(days=30), end=END + timedelta(days=30),
+                   refs=PLANNED.refs)
+    assert upsert(periods, {}, Batch(periods=[later], plain=True, vanished_cancelled=False),
+                  day, day, old) == 1
+    assert periods == {}
+    periods = {7: PLANNED}
+    assert remove(periods, {7}, cancel=False) == 1 and periods == {}

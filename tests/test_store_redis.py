@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 
 import pytest
 import redis
@@ -41,6 +42,16 @@ def test_snapshots_and_status_survive_the_json_round_trip(engine, store, clock):
     snapshot, status = store.snapshot(), store.status()
     assert snapshot_from_json(json.loads(json.dumps(snapshot_to_json(snapshot)))) == snapshot
     assert status_from_json(json.loads(json.dumps(status_to_json(status)))) == status
+
+
+def test_the_upstreams_messages_survive_the_round_trip_and_older_data_reads(engine, store,
+                                                                          clock):
+    engine.run_cycle(clock())
+    snapshot = replace(store.snapshot(), messages=("Library closed Friday", "Ünïcode ✓"))
+    data = json.loads(json.dumps(snapshot_to_json(snapshot)))
+    assert snapshot_from_json(data).messages == snapshot.messages
+    del data["messages"]  # written by 0.5, before messages existed
+    assert snapshot_from_json(data) == replace(snapshot, messages=())
 
 
 @pytest.mark.parametrize("data", [{}, {"schema": 99}, [], None])

@@ -53,8 +53,16 @@ class Batch:
     server_time: datetime | None = None  # the upstream's clock (aware, UTC) when it answered
     # True: the periods tell only the current state (references REGULAR, no change statuses);
     # the engine marks substitutions, room changes, extra and vanished lessons against its copy
-    # (see signage.reconcile).
+    # (see signage.reconcile). A plain period may still carry the upstream's own knowledge of
+    # the plan as REMOVED (planned, no longer) and ADDED references.
     plain: bool = False
+    # For a plain batch: a period missing from a complete answer (or moved out of the window)
+    # did not take place, and the board shows it cancelled (upstreams that drop cancelled
+    # lessons). False: it was deleted (upstreams that report cancellations themselves).
+    vanished_cancelled: bool = True
+    # The upstream's own messages for the boards' ticker; None: this answer says nothing about
+    # them (the copy keeps its own), a tuple replaces them.
+    messages: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,3 +92,6 @@ class Source(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+    # Optional: `last_day(today: date) -> date` caps the window's end for an upstream that asks
+    # clients to request only the days they show (the engine then holds today .. that day).

@@ -8,7 +8,13 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
-from signage.announcements import Announcement, fingerprint, for_board, from_json
+from signage.announcements import (
+    Announcement,
+    fingerprint,
+    for_board,
+    from_json,
+    upstream_notices,
+)
 from signage.board import KIND_ICONS, group_by_class, paginate, row_key, teacher_order
 from signage.caching import cached, keep
 from signage.model import ChangeRow, Snapshot
@@ -78,7 +84,7 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
         rows_per_page = _rows_param()
     part = param("part") == "board"
     poll = {"poll_s": min(KIOSK_POLL_S, rt.settings.refresh_s), "poll_url": _poll_url()}
-    notices = notices_for(kind, raw_name, display)
+    notices = notices_for(kind, raw_name, display, snapshot)
     if snapshot is None:
         return _render_empty(kind, raw_name, fresh, theme, part, poll, notices)
     name = name_param(snapshot, kind, raw_name) if raw_name is not None else None
@@ -101,11 +107,14 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
     return response
 
 
-def notices_for(kind: str, name: str | None, display: Display | None) -> list[Announcement]:
-    """Return the announcements this board shows now."""
+def notices_for(kind: str, name: str | None, display: Display | None,
+                snapshot: Snapshot | None = None) -> list[Announcement]:
+    """Return the announcements this board shows now, the upstream's messages as tickers
+    after the admin's."""
     rt = runtime()
     stored = [from_json(doc) for doc in rt.registry.items("announcements").values()]
-    return for_board(stored, rt.clock(), kind, name, display.id if display else None)
+    chosen = for_board(stored, rt.clock(), kind, name, display.id if display else None)
+    return chosen + upstream_notices(snapshot.messages if snapshot is not None else ())
 
 
 def _render(kind, name, day, view, rows_per_page, part, theme, tag, snapshot, fresh, now,
