@@ -154,6 +154,24 @@ def test_on_friday_the_fake_is_asked_for_friday_to_monday_only(mtt, engine, cloc
     assert sorted({p.day for p in snapshot.periods.values()}) == [FRIDAY, next_monday]
 
 
+def test_the_window_rolls_at_midnight_and_the_nightly_reload_keeps_the_plan(synced, mtt, clock):
+    mtt.substitute(2011, teacher=3)
+    clock.set_local(datetime.combine(TUESDAY, time(0, 30)))
+    assert synced.run_cycle(clock()).outcome == "delta"
+    snapshot = synced.store.snapshot()
+    assert (snapshot.window_start, snapshot.window_end) == (TUESDAY, WEDNESDAY)
+    assert sorted({p.day for p in snapshot.periods.values()}) == [TUESDAY, WEDNESDAY]
+    expected = [("08:50", "09:35", ("5a",), ("SCH",), ("MÜL",), ("R101",), (), ("substitution",))]
+    assert rows(synced, TUESDAY) == expected and rows(synced, WEDNESDAY) == []
+    assert mtt.ranges() == [("2026-11-25", "2026-11-26")] * TIMETABLES + [
+        ("2026-11-24", "2026-11-26")] * TIMETABLES  # the gained day, then the window
+    assert endpoints(mtt) == {"timetabletypes": 0, "timetables": LISTINGS,
+                              "events": 2 * TIMETABLES, "messages": 2}
+    clock.set_local(datetime.combine(TUESDAY, time(3, 1)))
+    assert synced.run_cycle(clock()).outcome == "full"
+    assert rows(synced, TUESDAY) == expected  # the plan lives in the copy
+
+
 # --- changes ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("change", "expected"),
@@ -242,6 +260,29 @@ def test_a_reordered_answer_changes_nothing(engine, mtt, clock):
                 if len(p.ref_list("teachers")) == 2]
     assert [engine.store.snapshot().name_of("teachers", r.id)
             for r in period.ref_list("teachers")] == ["MÜL", "SCH"]  # in name order
+
+
+def test_list_order_inside_an_event_does_not_matter():
+    event = {"startDate": 1795417200000, "endDate": 1795419900000, "moduleCode": "M",
+             "staffMembers": ["SCH", "MÜL"], "studentSets": ["5b", "5a"],
+             "locations": [{"name": "R102"}, {"name": "R101"}]}
+    backwards = {k: v[::-1] if isinstance(v, list) else v for k, v in event.items()}
+    one, other = EventParser(TZ, MARKERS), EventParser(TZ, MARKERS)
+    one.add([event], "a")
+    other.add([backwards], "a")
+    assert one.periods == other.periods
+
+
+def test_differing_listings_of_one_event_are_united():
+    event = {"startDate": 1795417200000, "endDate": 1795419900000, "moduleCode": "M",
+             "studentSets": ["5a"], "staffMembers": ["MÜL"], "locations": [{"name": "R101"}]}
+    parser = EventParser(TZ, MARKERS)
+    parser.add([dict(event, notes="Bring a laptop")], "2026!location!R101")
+    parser.add([dict(event, staffMembers=["BEC"], tags=[{"key": "cancelled"}])],
+               "2026!studentset!5a")
+    [period] = parser.periods.values()
+    assert (period.status, period.text) == ("CANCELLED", "Bring a laptop")
+    assert [parser.names["teachers"][r.id] for r in period.ref_list("teachers")] == ["BEC", "MÜL"]
 
 
 def test_ids_are_stable_across_processes_and_name_order():
