@@ -131,6 +131,13 @@ def test_a_quiet_cycle_costs_one_request_per_timetable_plus_messages(synced, mtt
     assert synced.store.version() == version
 
 
+def test_the_source_asks_for_json_itself_and_takes_a_base_url_with_the_api_path(mtt, session):
+    del session.headers["Accept"]  # the fake answers 406 without application/json
+    source = MyTimetableSource(f"{mtt.url}/api/v0/", mtt.token, TZ, session)
+    assert len(source.fetch_window(MONDAY, TUESDAY).periods) == 24
+    assert {r.status for r in mtt.requests} == {200}
+
+
 @pytest.mark.parametrize(
     ("today", "last"),
     [(MONDAY, TUESDAY), (MONDAY + timedelta(days=3), FRIDAY),

@@ -8,7 +8,8 @@ that start in [startDate, endDate) (dates as `today`/`tomorrow`, ISO 8601 or Uni
 without a time is midnight school-local; `endDate` "till that day at 0:00"), sorted by start and
 end; `/messages` (every message, drafts and expired ones too: clients filter), or 403/404 when
 `messages_status` says the endpoint is not offered. Times go out as Unix milliseconds; the
-`Date` header tells the fake clock. Events carry fields the client does not know (the vendor
+`Date` header tells the fake clock. A request that does not accept `application/json` gets 406
+(the real API would answer XML). Events carry fields the client does not know (the vendor
 adds fields without a version bump).
 
 Staging mirrors `FakeAffectIt` (our categories classes/teachers/rooms/subjects, ids only the
@@ -73,7 +74,8 @@ class FakeMyTimetable:
 
     def add_lesson(self, pid: int, day: date, start: time, end: time, cls: int, teacher: int,
                    room: int, subject: int, course: int | None = None) -> None:
-        """Add (or replace) an event, given in school-local time; `pid` is the fake's key."""
+        """Add (or replace) an event, given in school-local time; `pid` is the fake's key.
+        The ids name entries of `add_names`, which come first."""
         module = self.names["subjects"][subject]
         room_name = self.names["rooms"][room]
         with self.lock:
@@ -209,6 +211,8 @@ class FakeMyTimetable:
         token = headers.get(TOKEN_HEADER.lower(), "")
         if not secrets.compare_digest(token.encode(), self.token.encode()):
             return 401, {}, {"error": "invalid or missing apiToken"}, endpoint
+        if "application/json" not in headers.get("accept", ""):  # it would answer XML
+            return 406, {}, {"error": "send Accept: application/json"}, endpoint
         if endpoint == "timetabletypes":
             return 200, {}, {"timetableType": list(TYPES)}, endpoint
         if endpoint == "timetables":

@@ -102,8 +102,9 @@ class MyTimetableSource:
         markers: Sequence[str] = DEFAULT_MARKERS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._api = base_url.rstrip("/") + API_PATH
-        self._headers = {TOKEN_HEADER: token}
+        self._api = base_url.rstrip("/").removesuffix(API_PATH) + API_PATH
+        # JSON explicitly: without it MyTimetable may answer XML (its default depends on Accept).
+        self._headers = {TOKEN_HEADER: token, "Accept": "application/json"}
         self._tz = tz
         self._session = session
         self._types = tuple(types)
