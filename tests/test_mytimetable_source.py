@@ -347,7 +347,7 @@ def test_active_messages_feed_the_boards_ticker(mtt, engine, clock):
         "Exams week", "Library closed: The library is closed today.")
 
 
-@pytest.mark.parametrize("status", [403, 404])
+@pytest.mark.parametrize("status", [401, 403, 404])
 def test_without_the_messages_endpoint_there_are_none_and_no_error(clock, session, status):
     fake = FakeMyTimetable(TZ, clock=clock, messages_status=status)
     for category, names in NAMES.items():
