@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
@@ -83,12 +83,10 @@ def parse_terms(payload: Any) -> list[Term]:
         reference = item.get("reference")
         if not isinstance(reference, str) or not reference:
             raise SourceError("roles answer holds a session without a reference")
-        begin, end = (_day(item.get(f), f"session {reference} {f}")
-                      for f in ("beginDate", "endDate"))
-        event_begin = _day(item["eventBeginDate"], f"session {reference} eventBeginDate") \
-            if item.get("eventBeginDate") else begin
-        event_end = _day(item["eventEndDate"], f"session {reference} eventEndDate") \
-            if item.get("eventEndDate") else end
+        begin, end, event_begin, event_end = (
+            _day(item.get(field) or item.get(fallback), f"session {reference} {field}")
+            for field, fallback in (("beginDate", "beginDate"), ("endDate", "endDate"),
+                                    ("eventBeginDate", "beginDate"), ("eventEndDate", "endDate")))
         terms[reference] = Term(reference, begin, end, min(begin, event_begin),
                                 max(end, event_end))
     return list(terms.values())
@@ -124,17 +122,11 @@ def parse_rooms(payload: Any) -> dict[int, str]:
         room_id = item.get("uniqueId")
         if not _is_id(room_id):
             raise SourceError("rooms answer holds a room without a uniqueId")
-        label = item.get("label")
-        name = item.get("name")
         building = item.get("building")
-        abbreviation = building.get("abbreviation") if isinstance(building, dict) else None
-        if isinstance(label, str) and label.strip():
-            rooms[room_id] = label.strip()
-        elif isinstance(name, str) and name.strip():
-            prefix = f"{abbreviation.strip()} " if isinstance(abbreviation, str) \
-                and abbreviation.strip() else ""
-            rooms[room_id] = prefix + name.strip()
-        else:
+        prefix = _text(building.get("abbreviation")) if isinstance(building, dict) else ""
+        name = _text(item.get("name"))
+        rooms[room_id] = _text(item.get("label")) or (f"{prefix} {name}".strip() if name else "")
+        if not rooms[room_id]:
             raise SourceError(f"room {room_id} has no name")
     return rooms
 
@@ -148,22 +140,20 @@ def parse_events(payload: Any, tz: ZoneInfo) -> list[Meeting]:
         if event_id is not None and not _is_id(event_id):
             raise SourceError("events answer holds an eventId that is no integer")
         where = f"event {event_id}"
-        name, kind = event.get("eventName"), event.get("eventType")
-        if not isinstance(name, str) or not name.strip():
+        name, kind = _text(event.get("eventName")), event.get("eventType")
+        if not name:
             raise SourceError(f"{where} has no eventName")
         if not isinstance(kind, str):
             raise SourceError(f"{where} has no eventType")
-        courses = _strings(event.get("courseNames"), f"{where} courseNames")
-        instructors = tuple(_person(p, where) for p in _list(event.get("instructors") or [],
-                                                             f"{where} instructors"))
-        for raw in _list(event.get("meetings") or [], f"{where} meetings"):
-            meeting = _meeting(raw, tz)
-            if meeting is None:
-                continue
-            start, end, cancelled, room_id, room_name = meeting
-            meetings.append(Meeting(raw["meetingId"], event_id, kind, name.strip(), courses,
-                                    tuple(i for i in instructors if i), room_id, room_name,
-                                    start, end, cancelled))
+        people = (_person(p, where) for p in _list(event.get("instructors") or [],
+                                                  f"{where} instructors"))
+        shared = Meeting(0, event_id, kind, name,
+                         _strings(event.get("courseNames"), f"{where} courseNames"),
+                         tuple(p for p in people if p), None, None, datetime.min, datetime.min,
+                         cancelled=False)
+        found = (_meeting(raw, tz, shared) for raw in _list(event.get("meetings") or [],
+                                                             f"{where} meetings"))
+        meetings += [m for m in found if m is not None]
     return meetings
 
 
@@ -197,24 +187,19 @@ def _period(meeting: Meeting, plan: tuple[int, str] | None,
     found = {"classes": refs("classes", [meeting.event_name]),
              "subjects": refs("subjects", meeting.courses or (meeting.event_name,)),
              "teachers": refs("teachers", meeting.instructors)}
-    if meeting.room_id is not None and meeting.room_name is not None:
+    if meeting.room_id is not None and meeting.room_name is not None:  # set together
         names["rooms"][meeting.room_id] = meeting.room_name
         found["rooms"] = (Ref(meeting.room_id),)
         if plan is not None:
             names["rooms"].setdefault(plan[0], plan[1])
             found["rooms"] = (Ref(plan[0], REMOVED), Ref(meeting.room_id, ADDED))
     exam = meeting.event_type in EXAM_TYPES
-    return Period(
-        id=meeting.id,
-        start=meeting.start,
-        end=meeting.end,
-        lesson_id=meeting.event_id,
-        type="EXAM" if exam else "NORMAL_TEACHING_PERIOD"
-        if meeting.event_type in TEACHING_TYPES else "EVENT",
-        status="CANCELLED" if meeting.cancelled else "CHANGED" if plan else REGULAR,
-        exam=meeting.event_type if exam else None,
-        refs={table: ids for table, ids in found.items() if ids},
-    )
+    kind = "EXAM" if exam else "NORMAL_TEACHING_PERIOD" \
+        if meeting.event_type in TEACHING_TYPES else "EVENT"
+    status = "CANCELLED" if meeting.cancelled else "CHANGED" if plan else REGULAR
+    return Period(meeting.id, meeting.start, meeting.end, lesson_id=meeting.event_id, type=kind,
+                  status=status, exam=meeting.event_type if exam else None,
+                  refs={table: ids for table, ids in found.items() if ids})
 
 
 def _planned_rooms(meetings: list[Meeting]) -> dict[int, tuple[int, str]]:
@@ -237,9 +222,9 @@ def _planned_rooms(meetings: list[Meeting]) -> dict[int, tuple[int, str]]:
     return plans
 
 
-def _meeting(raw: Any, tz: ZoneInfo) -> tuple | None:
-    """Return (start, end, cancelled, room id, room name) of a meeting, None when it is
-    rejected or deleted."""
+def _meeting(raw: Any, tz: ZoneInfo, shared: Meeting) -> Meeting | None:
+    """Return a meeting with what its event tells (`shared`), None when it is rejected or
+    deleted."""
     if not isinstance(raw, dict) or not _is_id(raw.get("meetingId")):
         raise SourceError("events answer holds a meeting without a meetingId")
     where = f"meeting {raw['meetingId']}"
@@ -255,15 +240,13 @@ def _meeting(raw: Any, tz: ZoneInfo) -> tuple | None:
     if end < start:
         raise SourceError(f"{where} ends before it starts")
     location = raw.get("location")
-    room_id = room_name = None
-    if isinstance(location, dict) and isinstance(location.get("resourceName"), str) \
-            and location["resourceName"].strip():
-        room_name = location["resourceName"].strip()
-        rid = location.get("resourceId")
-        room_id = rid if _is_id(rid) else name_id(room_name)
-    elif location is not None:
+    room = _text(location.get("resourceName")) if isinstance(location, dict) else ""
+    if location is not None and not room:
         raise SourceError(f"{where} location has no resourceName")
-    return start, end, status == CANCELLED, room_id, room_name
+    room_id = location.get("resourceId") if room else None
+    return replace(shared, id=raw["meetingId"], room_name=room or None,
+                   room_id=room_id if _is_id(room_id) else name_id(room) if room else None,
+                   start=start, end=end, cancelled=status == CANCELLED)
 
 
 def _slots(raw: Mapping[str, Any], where: str) -> tuple[datetime, datetime]:
@@ -290,12 +273,8 @@ def _instant(ms: int, where: str, tz: ZoneInfo) -> datetime:
 def _person(raw: Any, where: str) -> str:
     if not isinstance(raw, dict):
         raise SourceError(f"{where} instructors holds something that is no person")
-    formatted = raw.get("formattedName")
-    if isinstance(formatted, str) and formatted.strip():
-        return formatted.strip()
-    parts = [raw.get(f) for f in ("lastName", "firstName")]
-    parts = [p.strip() for p in parts if isinstance(p, str) and p.strip()]
-    return ", ".join(parts)
+    return _text(raw.get("formattedName")) or ", ".join(
+        part for part in (_text(raw.get("lastName")), _text(raw.get("firstName"))) if part)
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -316,6 +295,10 @@ def _objects(value: Any, what: str) -> list[dict]:
     if not all(isinstance(item, dict) for item in _list(value, what)):
         raise SourceError(f"{what} holds an entry that is no object")
     return value
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _day(value: Any, where: str) -> date:
