@@ -8,17 +8,26 @@ import json
 import logging
 import traceback
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from signage import create_app
 from signage.demo.server import Fault
 from signage.demo.unitime_server import FakeUnitime, _session
+from signage.model import Ref
 from signage.plan import change_rows
 from signage.sources import unitime
 from signage.sources.base import SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import make_session
 from signage.sources.unitime import AUTH_HINT, UnitimeSource, check_settings
+from signage.sources.unitime_parse import (
+    choose_term,
+    name_id,
+    parse_events,
+    parse_terms,
+    to_periods,
+)
 from signage.store import MemoryStore
 from signage.sync import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ
@@ -520,3 +529,131 @@ def test_the_fake_reads_date_chips_as_unitime_does(uni):
     assert uni._chip_date("11/23/2026") == MONDAY
     assert uni._chip_date(str(MONDAY.timetuple().tm_yday)) == MONDAY
     assert uni._chip_date("2026-11-23") is None  # unreadable: UniTime ignores the chip
+
+
+# --- parsing, table-driven ----------------------------------------------------------------------
+PRAGUE = ZoneInfo("Europe/Prague")  # the reference's demo server: 13:30 local is 11:30 UTC
+REFERENCE_MEETING = {  # the reference's example meeting, trimmed
+    "location": {"resourceType": "ROOM", "resourceId": 8023, "resourceName": "EDUC 101"},
+    "meetingId": 234561, "meetingDate": "2010-08-24T00:00:00Z", "startSlot": 162,
+    "endSlot": 174, "startOffset": 0, "endOffset": -10, "approvalStatus": "Approved",
+    "startTime": 1282649400000, "stopTime": 1282652400000,
+}
+
+
+WEEK_MS = 7 * 24 * 3600 * 1000
+
+
+def event(*meetings: dict, **fields) -> dict:
+    return {"eventId": 234534, "eventName": "PHYS 101 Lec 2", "eventType": "Class",
+            "courseNames": ["PHYS 101"], "contact": {"formattedName": "Root, A"},
+            "meetings": list(meetings), **fields}
+
+
+def periods_of(*events: dict) -> tuple[list, dict]:
+    """Return the periods and names of events answered by the reference's server in 2010."""
+    return to_periods(parse_events(list(events), PRAGUE), date(2010, 1, 1), date(2010, 12, 31))
+
+
+def weekly(week: int, room: int, status: str = "Approved") -> dict:
+    """Return the reference's meeting `week` weeks later (meeting id `week`) in room `room`."""
+    return dict(REFERENCE_MEETING, meetingId=week, approvalStatus=status,
+                location={"resourceId": room, "resourceName": f"R{room}"},
+                startTime=REFERENCE_MEETING["startTime"] + week * WEEK_MS,
+                stopTime=REFERENCE_MEETING["stopTime"] + week * WEEK_MS)
+
+
+@pytest.mark.parametrize("times", ["epoch", "slots"], ids=["startTime/stopTime", "slots"])
+def test_the_reference_s_meeting_is_13_30_to_14_20_school_local(times):
+    meeting = dict(REFERENCE_MEETING)
+    if times == "slots":
+        del meeting["startTime"], meeting["stopTime"]
+    (period,), names = periods_of(event(meeting))
+    assert (period.start, period.end) == (datetime(2010, 8, 24, 13, 30),
+                                          datetime(2010, 8, 24, 14, 20))
+    assert (period.id, period.lesson_id) == (234561, 234534)
+    assert {t: list(n.values()) for t, n in names.items()} == {
+        "classes": ["PHYS 101 Lec 2"], "subjects": ["PHYS 101"], "rooms": ["EDUC 101"]}
+    assert "teachers" not in period.refs  # the contact booked the room; no instructor listed
+
+
+def test_a_dst_change_day_keeps_school_local_times():
+    start = datetime(2026, 3, 29, 8, 0, tzinfo=TZ)  # Berlin moved to summer time at 02:00
+    meeting = dict(REFERENCE_MEETING, startTime=int(start.timestamp() * 1000),
+                   stopTime=int((start + timedelta(minutes=90)).timestamp() * 1000))
+    (found,) = parse_events([event(meeting)], TZ)
+    assert (found.start, found.end) == (datetime(2026, 3, 29, 8, 0), datetime(2026, 3, 29, 9, 30))
+
+
+@pytest.mark.parametrize(
+    ("event_type", "kind", "exam"),
+    [("Class", "NORMAL_TEACHING_PERIOD", None), ("Course", "NORMAL_TEACHING_PERIOD", None),
+     ("FinalExam", "EXAM", "FinalExam"), ("MidtermExam", "EXAM", "MidtermExam"),
+     ("Special", "EVENT", None), ("Unavailable", "EVENT", None)],
+)
+def test_event_types_map_to_period_types(event_type, kind, exam):
+    (period,), _ = periods_of(event(REFERENCE_MEETING, eventType=event_type))
+    assert (period.type, period.exam) == (kind, exam)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("Approved", "REGULAR"), ("Pending", "REGULAR"), (None, "REGULAR"),
+     ("Cancelled", "CANCELLED"), ("Rejected", None), ("Deleted", None)],
+    ids=["approved", "pending: shown as if approved", "no status", "cancelled", "rejected",
+         "deleted"],
+)
+def test_approval_statuses(status, expected):
+    meeting = {k: v for k, v in REFERENCE_MEETING.items() if k != "approvalStatus"}
+    if status is not None:
+        meeting["approvalStatus"] = status
+    periods, _ = periods_of(event(meeting))
+    assert [p.status for p in periods] == ([expected] if expected else [])
+
+
+def test_instructors_are_the_teachers_in_a_stable_order():
+    people = [{"firstName": "Joe", "lastName": "Doe"}, {"formattedName": "Newman, George"}]
+    periods = [periods_of(event(REFERENCE_MEETING, instructors=order))
+               for order in (people, people[::-1])]
+    assert periods[0] == periods[1]  # UniTime's order may vary: the copy must not
+    (period,), names = periods[0]
+    assert sorted(names["teachers"][r.id] for r in period.refs["teachers"]) == [
+        "Doe, Joe", "Newman, George"]
+
+
+@pytest.mark.parametrize(
+    ("rooms", "planned"),
+    [([1, 3, 1], {1: None, 2: 1, 3: None}), ([1, 3], {1: None, 2: None}),
+     ([3, 3, 1], {1: None, 2: None, 3: 3}), ([1, 3, 3, 1, 1], {2: 1, 3: 1})],
+    ids=["moved this week", "two weeks, two rooms: a tie says nothing",
+         "moved for good: the new room is the plan", "moved twice"],
+)
+def test_the_same_slot_rule(rooms, planned):
+    periods, _ = periods_of(event(*(weekly(w, room) for w, room in enumerate(rooms, start=1))))
+    found = {p.id: next((r.id for r in p.refs["rooms"] if r.status == "REMOVED"), None)
+             for p in periods}
+    assert {pid: found[pid] for pid in planned} == planned
+    assert all(p.status == ("CHANGED" if found[p.id] else "REGULAR") for p in periods)
+
+
+def test_a_cancelled_meeting_elsewhere_is_cancelled_not_moved():
+    periods, _ = periods_of(event(weekly(1, 1), weekly(2, 3, "Cancelled"), weekly(3, 1)))
+    moved = next(p for p in periods if p.id == 2)
+    assert (moved.status, moved.refs["rooms"]) == ("CANCELLED", (Ref(3),))
+
+
+@pytest.mark.parametrize(
+    ("day", "chosen"),
+    [(date(2026, 11, 23), "Fal2026"), (date(2026, 12, 22), "Fal2026"),
+     (date(2027, 1, 5), "Spr2027"), (date(2026, 8, 1), "Fal2026")],
+    ids=["in term", "winter break, nearer the autumn", "winter break, nearer the spring",
+         "before the autumn term, within its event dates"],
+)
+def test_the_term_covering_a_day(day, chosen):
+    terms = parse_terms([_session("Fal2026", "demo", date(2026, 8, 24), date(2026, 12, 18)),
+                         _session("Spr2027", "demo", date(2027, 1, 11), date(2027, 5, 7))])
+    assert choose_term(terms, day).reference == chosen
+
+
+def test_names_without_ids_get_the_same_id_in_every_process():
+    assert name_id("5a") == 24417900565995 and name_id("PHYS 101") == 208961243114262
