@@ -10,8 +10,10 @@ alone, the chained exceptions (whose text holds the URL) are dropped, and urllib
 (it logs URLs on retries) pass a filter that hides `token=` values. Passwords only travel in the
 Authorization header.
 
-Calls: `api/roles` (every academic session with its dates: the one covering today is used when
-`SIGNAGE_UNITIME_TERM` is unset), `api/rooms?term=` (rooms with `uniqueId` and names), and
+Calls: `api/roles` (every academic session with its dates: when `SIGNAGE_UNITIME_TERM` is unset,
+the one whose class dates cover the range's first day, else whose event dates do, the nearest
+classes first; none or several is a `SourceError` asking for the setting), `api/rooms?term=`
+(rooms with `uniqueId` and names; with `SIGNAGE_UNITIME_ROOMS` it resolves the names), and
 `api/events?term=&type=ROOM&…` (events with their meetings). There is no delta endpoint: every
 cycle asks for the whole window and answers it `complete`; a meeting missing from it was
 deleted (`vanished_cancelled=False`: UniTime reports cancellations itself, as approvalStatus
