@@ -83,6 +83,7 @@ def _period_to_json(p: Period) -> dict[str, Any]:
         "modified": _time(p.modified), "text": p.text, "related_period": p.related_period,
         "exam": p.exam,
         "refs": {c: [[r.id, r.status] for r in refs] for c, refs in p.refs.items()},
+        **({"text_planned": True} if p.text_planned else {}),
     }
 
 
@@ -93,6 +94,7 @@ def _period_from_json(d: dict[str, Any]) -> Period:
         modified=_parse_time(d["modified"]), text=d["text"], related_period=d["related_period"],
         exam=d["exam"],
         refs={c: tuple(Ref(i, s) for i, s in refs) for c, refs in d["refs"].items()},
+        text_planned=bool(d.get("text_planned", False)),
     )
 
 

@@ -55,6 +55,9 @@ class Period:
     related_period: int | None = None
     exam: str | None = None
     refs: Mapping[str, tuple[Ref, ...]] = field(default_factory=dict)
+    # The note was there when the plan was first seen (a plain upstream's standing note, e.g.
+    # "group 14 only"): shown, but not news. WebUntis' notes are always news.
+    text_planned: bool = False
 
     def ref_list(self, category: str) -> tuple[Ref, ...]:
         """Return the references of one category (empty when the period has none)."""

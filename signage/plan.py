@@ -102,7 +102,7 @@ def _kinds(group: Sequence[Period]) -> tuple[str, ...]:
     if kinds:
         return tuple(kinds)
     touched = any(r.status != REGULAR for refs in period.refs.values() for r in refs)
-    if period.status != REGULAR or touched or any(p.text for p in group):
+    if period.status != REGULAR or touched or any(p.text and not p.text_planned for p in group):
         return ("changed",)
     return ()
 

@@ -10,6 +10,8 @@ against the one its copy holds:
   day new to the copy (the first load, a day the window gained) it is the plan itself;
 - a period that vanished from the upstream's window is CANCELLED: the lesson does not take
   place, and the board says so (an extra lesson that vanished is simply gone);
+- a note the period had when first seen as the plan is standing information (`text_planned`),
+  not a change; a note that differs from it is;
 - an upstream that knows a bit of the plan itself (UniTime: the room an event's other meetings
   use) sends it as REMOVED references: they count as planned, never as current.
 Pure: no I/O.
@@ -31,9 +33,10 @@ def mark(old: Period | None, new: Period, day_known: bool) -> Period:
     if old is None:
         if day_known and new.status == REGULAR:
             return replace(new, status=ADDITIONAL)
-        return new
+        return replace(new, text_planned=bool(new.text))
     if old.status == ADDITIONAL:
         return replace(new, status=ADDITIONAL if new.status == REGULAR else new.status)
+    new = replace(new, text_planned=bool(new.text) and old.text_planned and new.text == old.text)
     refs: dict[str, tuple[Ref, ...]] = {}
     touched = False
     for category in dict.fromkeys([*old.refs, *new.refs]):

@@ -11,12 +11,15 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from signage.demo.affectit_server import FakeAffectIt
 from signage.demo.jsonrpc_server import FakeJsonRpc
+from signage.demo.mytimetable_server import FakeMyTimetable
 from signage.demo.server import FakeUntis, Fault
+from signage.demo.unitime_server import FakeUnitime
 from tests.conftest import BELLS, NAMES, TZ, free_port, period, untis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +83,7 @@ def test_a_malformed_setting_stops_start_up_with_one_line():
     assert "Traceback" not in result.stderr
 
 
-def _school_of_today(fake: FakeAffectIt | FakeJsonRpc) -> FakeAffectIt | FakeJsonRpc:
+def _school_of_today(fake: Any) -> Any:
     """Fill `fake` with two lessons on the real today (the command runs on the real clock)."""
     today = datetime.now(TZ).date()
     for category, names in NAMES.items():
@@ -121,6 +124,35 @@ def test_sync_once_against_json_rpc_exits_0_and_logs_out(jsonrpc):
     assert "sync ok: full load, 2 periods" in result.stdout
     assert jsonrpc.count("logout") == 1
     assert password not in result.stdout + result.stderr
+
+
+@pytest.fixture
+def unitime():
+    fake = _school_of_today(FakeUnitime(TZ, password="pw-of-the-university"))
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def mytimetable():
+    fake = _school_of_today(FakeMyTimetable(TZ, token="token-of-the-university"))
+    yield fake
+    fake.stop()
+
+
+def test_sync_once_against_unitime_exits_0(unitime):
+    result = _run(["sync", "--once"], SOURCE="unitime", **unitime.settings())
+    assert result.returncode == 0, result.stderr
+    assert "sync ok: full load, 2 periods" in result.stdout
+    assert "pw-of-the-university" not in result.stdout + result.stderr
+
+
+def test_sync_once_against_mytimetable_exits_0(mytimetable):
+    result = _run(["sync", "--once"], SOURCE="mytimetable", MYTIMETABLE_URL=mytimetable.url,
+                  MYTIMETABLE_TOKEN="token-of-the-university")
+    assert result.returncode == 0, result.stderr
+    assert "sync ok: full load, 2 periods" in result.stdout
+    assert "token-of-the-university" not in result.stdout + result.stderr
 
 
 def test_a_wrong_api_key_fails_with_a_one_line_reason(affectit):

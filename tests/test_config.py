@@ -478,3 +478,59 @@ def test_a_source_secret_is_not_echoed_when_malformed(config: dict[str, Any], se
     lines = problems_of({**config, secret: ["not", "a", "string", config[secret]]})
     assert_one_problem(lines, f"SIGNAGE_{secret}", "required")
     assert config[secret] not in "\n".join(lines)
+
+
+UNITIME = {"SOURCE": "unitime", "UNITIME_URL": "https://unitime.example.edu/UniTime",
+           "UNITIME_USER": "api", "UNITIME_PASSWORD": "unitime-Pass-0815"}
+MYTIMETABLE = {"SOURCE": "mytimetable", "MYTIMETABLE_URL": "https://rooster.example.nl",
+               "MYTIMETABLE_TOKEN": "mytimetable-Token-0815"}
+
+
+def test_unitime_takes_a_token_instead_of_user_and_password():
+    config = {**UNITIME, "UNITIME_USER": None, "UNITIME_PASSWORD": None,
+              "UNITIME_TOKEN": "unitime-Token-0815", "UNITIME_ROOMS": "EDUC 101, PHYS 112"}
+    upstream = settings_of(config).upstream
+    assert upstream["UNITIME_TOKEN"] == "unitime-Token-0815"
+    assert upstream["UNITIME_ROOMS"] == "EDUC 101, PHYS 112"
+    assert "UNITIME_USER" not in upstream
+
+
+@pytest.mark.parametrize(
+    ("change", "variable"),
+    [
+        pytest.param({"UNITIME_USER": None, "UNITIME_PASSWORD": None}, "SIGNAGE_UNITIME_USER",
+                     id="neither a user nor a token"),
+        pytest.param({"UNITIME_PASSWORD": None}, "SIGNAGE_UNITIME_PASSWORD",
+                     id="a user without a password"),
+        pytest.param({"UNITIME_ROOMS": " , "}, "SIGNAGE_UNITIME_ROOMS", id="rooms without names"),
+        pytest.param({"UNITIME_URL": "http://unitime.example.edu/UniTime"},
+                     "SIGNAGE_UNITIME_URL", id="plain http to another host"),
+    ],
+)
+def test_a_unusable_unitime_setting_is_one_line_naming_it(change: dict, variable: str):
+    lines = problems_of({**UNITIME, **change})
+    assert len(lines) == 1 and lines[0].startswith(f"{variable}:"), lines
+    assert "unitime-Pass-0815" not in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "variable"),
+    [
+        pytest.param({"MYTIMETABLE_TOKEN": None}, "SIGNAGE_MYTIMETABLE_TOKEN", id="no token"),
+        pytest.param({"MYTIMETABLE_TYPES": "location,spaceship"}, "SIGNAGE_MYTIMETABLE_TYPES",
+                     id="an unknown timetable type"),
+        pytest.param({"MYTIMETABLE_CANCELLED_MARKERS": " , "},
+                     "SIGNAGE_MYTIMETABLE_CANCELLED_MARKERS", id="markers without words"),
+    ],
+)
+def test_a_unusable_mytimetable_setting_is_one_line_naming_it(change: dict, variable: str):
+    lines = problems_of({**MYTIMETABLE, **change})
+    assert len(lines) == 1 and lines[0].startswith(f"{variable}:"), lines
+    assert "mytimetable-Token-0815" not in lines[0]
+
+
+def test_mytimetable_polls_at_the_idle_interval_unless_told_to_poll_faster():
+    assert settings_of(MYTIMETABLE).refresh_s == 900
+    assert settings_of({**MYTIMETABLE, "IDLE_REFRESH_SECONDS": 1800}).refresh_s == 1800
+    assert settings_of({**MYTIMETABLE, "REFRESH_SECONDS": 300}).refresh_s == 300
+    assert settings_of(UNITIME).refresh_s == 120

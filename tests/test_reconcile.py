@@ -116,3 +116,23 @@ def test_a_vanished_lesson_of_an_upstream_that_reports_cancellations_is_deleted(
     assert periods == {}
     periods = {7: PLANNED}
     assert remove(periods, {7}, cancel=False) == 1 and periods == {}
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "kinds"),
+    [
+        pytest.param("group 14 only", "group 14 only", (), id="a standing note is no change"),
+        pytest.param("group 14 only", "", (), id="a standing note taken away is no change"),
+        pytest.param("", "bring your calculators", ("changed",), id="a new note is a change"),
+        pytest.param("group 14 only", "group 15 only", ("changed",),
+                     id="a standing note rewritten is a change"),
+    ],
+)
+def test_notes_of_a_plain_upstream_are_news_only_when_they_differ_from_the_plan(first, then,
+                                                                                kinds):
+    plan = mark(None, Period(id=7, start=START, end=END, text=first, refs=PLANNED.refs), False)
+    assert _kinds([plan]) == ()
+    now = mark(plan, Period(id=7, start=START, end=END, text=then, refs=PLANNED.refs), True)
+    assert _kinds([now]) == kinds
+    again = mark(now, Period(id=7, start=START, end=END, text=then, refs=PLANNED.refs), True)
+    assert _kinds([again]) == kinds  # a second sync of the same state says the same

@@ -2,8 +2,9 @@
 
 The scenario: two classes' Monday, then a substitution, a room change, a cancelled double period
 and an extra lesson. Each source's fake server (over real HTTP) stages it in its own way (v3
-statuses, JSON-RPC codes, Affect IT's changed and vanished lessons); a real sync engine copies
-it; the change rows and the rendered boards must be the same whichever source it came from.
+statuses, JSON-RPC codes, Affect IT's changed and vanished lessons, UniTime's meetings with
+approval statuses, MyTimetable's id-less events); a real sync engine copies it; the change rows
+and the rendered boards must be the same whichever source it came from.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ import pytest
 from signage import create_app
 from signage.demo.affectit_server import FakeAffectIt
 from signage.demo.jsonrpc_server import FakeJsonRpc
+from signage.demo.mytimetable_server import FakeMyTimetable
 from signage.demo.server import FakeUntis
+from signage.demo.unitime_server import FakeUnitime
 from signage.plan import change_rows
 from signage.sources.affectit import AffectItSource
 from signage.sources.jsonrpc import JsonRpcSource
+from signage.sources.mytimetable import MyTimetableSource
+from signage.sources.unitime import UnitimeSource
 from signage.sources.untis import UntisSource
 from signage.store import MemoryStore
 from signage.sync import SyncEngine
@@ -110,7 +115,40 @@ class JsonRpcStage:
         return JsonRpcSource(self.fake.url, self.fake.school, user, password, TZ, session)
 
 
-STAGES = {"untis": UntisStage, "affectit": AffectItStage, "jsonrpc": JsonRpcStage}
+class UnitimeStage:
+    """The scenario on a fake UniTime: meetings of events, cancelled by approval status."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.fake = FakeUnitime(TZ, clock=clock)
+
+    def add_lesson(self, *args: Any, lesson: int, **kwargs: Any) -> None:
+        self.fake.add_lesson(*args, course=lesson, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fake, name)
+
+    def source(self, session) -> UnitimeSource:
+        return UnitimeSource.from_settings(self.fake.settings(), TZ, session)
+
+
+class MyTimetableStage:
+    """The scenario on a fake MyTimetable: events without ids that change or vanish."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.fake = FakeMyTimetable(TZ, clock=clock)
+
+    def add_lesson(self, *args: Any, lesson: int, **kwargs: Any) -> None:
+        self.fake.add_lesson(*args, course=lesson, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fake, name)
+
+    def source(self, session) -> MyTimetableSource:
+        return MyTimetableSource(self.fake.url, self.fake.token, TZ, session)
+
+
+STAGES = {"untis": UntisStage, "affectit": AffectItStage, "jsonrpc": JsonRpcStage,
+          "unitime": UnitimeStage, "mytimetable": MyTimetableStage}
 
 
 def run_scenario(name: str, clock: Clock, session) -> tuple[SyncEngine, Any]:
@@ -175,8 +213,8 @@ def test_the_boards_are_the_same_whichever_source_fed_them(clock, session, tmp_p
         client = app.test_client()
         pages[name] = [_content(client.get(f"/board/{board}?date={MONDAY}&part=board"))
                        for board in ("overview", "class/5a", "class/5b", "room/Bio1")]
-    assert pages["affectit"] == pages["untis"]
-    assert pages["jsonrpc"] == pages["untis"]
+    for name in STAGES:
+        assert pages[name] == pages["untis"], name
 
 
 def _content(response) -> str:

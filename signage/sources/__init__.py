@@ -12,17 +12,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from signage.sources import affectit, jsonrpc, untis
+from signage.sources import affectit, jsonrpc, mytimetable, unitime, untis
 from signage.sources.base import Batch, Changes, Source, SourceError, SourceUnavailable
 
 REGISTRY = {
     "untis": untis.UntisSource,
     "affectit": affectit.AffectItSource,
     "jsonrpc": jsonrpc.JsonRpcSource,
+    "unitime": unitime.UnitimeSource,
+    "mytimetable": mytimetable.MyTimetableSource,
 }
 REQUIRED_SETTINGS = {name: source.REQUIRED_SETTINGS for name, source in REGISTRY.items()}
-CHECKS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {}
-IDLE_PACED: frozenset[str] = frozenset()
+CHECKS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
+    "unitime": unitime.check_settings,
+    "mytimetable": mytimetable.check_settings,
+}
+IDLE_PACED = frozenset({"mytimetable"})
 
 __all__ = [
     "CHECKS",
