@@ -86,6 +86,7 @@ class SyncEngine:
         self.schedule = schedule
         self.auth_failure_limit = auth_failure_limit
         self.auth_pause_s = auth_pause_s
+        self._empty_once = False  # the last answer was an empty window, refused once
 
     def run_cycle(self, now: datetime, force: bool = False) -> CycleResult:
         """Run one cycle unless paused, backing off or idle; never raise.
@@ -146,8 +147,7 @@ class SyncEngine:
         upserts = upsert(periods, names, changes.batch, start, end, old)
         gone = set(changes.deleted)
         if changes.complete:
-            if periods and not changes.batch.periods:
-                raise _empty_answer(len(periods))
+            self._guard_empty(len(periods), changes.batch, start, end)
             gone |= periods.keys() - {p.id for p in changes.batch.periods}
         batch = changes.batch
         deletions = remove(periods, gone, cancel=batch.plain and batch.vanished_cancelled)
@@ -177,6 +177,7 @@ class SyncEngine:
     ) -> CycleResult:
         batch = self.source.fetch_window(start, end)
         kept = in_window(old, start, end) if old is not None else {}
+        self._guard_empty(len(kept), batch, start, end)
         names: dict[str, dict[int, str]] = {}
         if batch.plain:
             # The plan lives in the copy alone: a reload marks against it, it does not reset it.
@@ -189,8 +190,6 @@ class SyncEngine:
             upsert(periods, names, batch, start, end)
         messages = batch.messages if batch.messages is not None else old.messages if old else ()
         new = Snapshot(start, end, periods, names, batch.school, messages)
-        if kept and not periods:
-            raise _empty_answer(len(kept))
         differences = count_differences(old, new) if old is not None else None
         if differences:
             log.warning(
@@ -201,6 +200,25 @@ class SyncEngine:
         self._succeed(now, status, batch, full=True)
         log.info("sync: full load, %d periods, version %d", len(periods), version)
         return CycleResult("full", version, upserts=len(periods), differences=differences)
+
+    def _guard_empty(self, held: int, batch: Batch, start: date, end: date) -> None:
+        """Refuse the first answer of a whole window with no periods while the copy holds some.
+
+        A school does not drop its whole plan between two polls, so an empty answer is more
+        likely broken than true; the same answer on the next try confirms it (the last meeting
+        of a term deleted, a room given up) and is taken.
+        """
+        if not held or any(start <= p.day <= end for p in batch.periods):
+            self._empty_once = False
+            return
+        if not self._empty_once:
+            self._empty_once = True
+            raise SourceError(
+                f"the upstream answered no periods for a window that holds {held}; keeping "
+                "the last good copy (the same answer next time is taken as confirmed)"
+            )
+        self._empty_once = False
+        log.warning("sync: the upstream answered an empty window again: taken as confirmed")
 
     def _succeed(self, now: datetime, status: SyncStatus, batch: Batch, full: bool) -> None:
         # The earlier of both clocks: an upstream clock running ahead would skip changes, and
@@ -270,15 +288,6 @@ class SyncEngine:
                  f"sync paused until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC{check}")
         paused = replace(status, auth_failures=refusals, auth_paused_until=until)
         return self._fail(now, paused, error, None, started, paused_until=until)
-
-
-def _empty_answer(held: int) -> SourceError:
-    # A school does not drop its whole plan between two polls; deltas would have reported the
-    # deletions one by one. An empty answer for a window the copy fills is a broken one.
-    return SourceError(
-        f"the upstream answered no periods for a window that holds {held}; "
-        "keeping the last good copy"
-    )
 
 
 def backoff_s(failures: int, refresh_s: float, retry_after_s: float | None = None) -> float:

@@ -364,3 +364,15 @@ def test_a_redirect_is_an_error_and_is_not_followed(source, affect, elsewhere, e
     assert "carried-along" not in str(info.value)
     assert not isinstance(info.value, SourceUnavailable)
     assert list(elsewhere.requests) == []
+
+
+def test_an_empty_complete_answer_cancels_nothing_until_it_is_said_again(synced, affect, store,
+                                                                           session, clock):
+    held = dict(store.snapshot().periods)
+    synced.source = AffectItSource(affect.url, affect.api_key, TZ, session)  # a restart
+    affect.inject(Fault("GET lessons", status=200, body=b"[]", times=2))
+    assert cycle(synced, clock) == "failed"
+    assert "no periods for a window that holds" in store.status().last_error
+    assert store.snapshot().periods == held  # not every lesson marked cancelled
+    assert cycle(synced, clock) == "delta"  # the same answer again: taken as confirmed
+    assert {p.status for p in store.snapshot().periods.values()} == {"CANCELLED"}

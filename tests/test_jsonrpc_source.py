@@ -155,6 +155,9 @@ def test_a_window_answered_empty_keeps_the_last_good_copy(rpc, synced, store, cl
     assert f"no periods for a window that holds {len(held)}" in result.error
     assert store.snapshot().periods == held
     assert store.status().last_error == result.error
+    clock.advance(minutes=2)
+    assert synced.run_cycle(clock()).outcome == "delta"  # said again: taken as confirmed
+    assert store.snapshot().periods == {}
 
 
 def test_a_change_reverted_upstream_is_reverted_on_the_board(rpc, synced, store, clock):

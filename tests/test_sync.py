@@ -252,6 +252,21 @@ def test_an_empty_full_reload_does_not_blank_the_boards(source, store, fake, clo
     result = engine.run_cycle(clock())
     assert result.outcome == "failed" and "no periods" in result.error
     assert store.current() == good
+    clock.advance(minutes=2)
+    assert engine.run_cycle(clock()).outcome == "full"  # a good answer: the boards stay full
+    assert store.snapshot().periods == good[1].periods
+
+
+def test_an_empty_window_said_twice_in_a_row_is_taken_as_confirmed(source, store, fake, clock):
+    engine = SyncEngine(source, store, TZ, 2, replace(SCHEDULE, full_reload_at=time(10, 0)))
+    engine.run_cycle(clock())
+    clock.set_local(datetime.combine(MONDAY, time(10, 1)))
+    fake.inject(Fault("timetable", status=200, body=b'{"timetableData": {"periods": []}}',
+                      times=2))
+    assert engine.run_cycle(clock()).outcome == "failed"
+    clock.advance(minutes=2)
+    assert engine.run_cycle(clock()).outcome == "full"
+    assert store.snapshot().periods == {}
 
 
 def test_an_upstream_clock_running_ahead_does_not_push_the_cursor_ahead(engine, store, fake,
