@@ -612,3 +612,11 @@ def test_a_university_room_day_on_the_room_board(clock, session, tmp_path):
     assert "Science Park: lifts out of order" in html
     into = client.get(f"/board/room/{quote('Science Park C1.112')}?date={MONDAY}")
     assert "STAT110" in into.get_data(as_text=True)
+
+
+def test_requests_are_counted_under_one_label_for_every_timetable(source, session):
+    session.take_counts()
+    source.fetch_window(MONDAY, MONDAY + timedelta(days=1))
+    counts = session.take_counts()
+    assert counts["timetables/{key} 200"] == 6  # three rooms and three classes
+    assert all("%" not in label and "!" not in label for label in counts), counts

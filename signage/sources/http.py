@@ -55,9 +55,13 @@ class UpstreamSession(requests.Session):
         self.counts: Counter[str] = Counter()  # "<endpoint> <status>" since the last take
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
-        """Send a request with the session's timeouts; transport failures become one error."""
+        """Send a request with the session's timeouts; transport failures become one error.
+
+        Requests are counted per endpoint: the path's last segment, or `endpoint=` when the
+        path holds a key (one count per timetable would flood /metrics).
+        """
         kwargs.setdefault("timeout", self.timeout)
-        endpoint = _path(url).rstrip("/").rsplit("/", 1)[-1]
+        endpoint = kwargs.pop("endpoint", None) or _path(url).rstrip("/").rsplit("/", 1)[-1]
         try:
             response = super().request(method, url, *args, **kwargs)
         except requests.TooManyRedirects as exc:  # max_redirects = 0: nothing was sent onwards

@@ -75,6 +75,7 @@ API_PATH = "/api/v0"
 TOKEN_HEADER = "apiToken"  # noqa: S105 - a header name, not a secret
 TIMETABLES = "/timetables"
 MESSAGES = "/messages"
+TIMETABLE_LABEL = "timetables/{key}"
 AUTH_HINT = "check SIGNAGE_MYTIMETABLE_TOKEN"
 # The types the reference lists (its table, plus `modulegroup` from its /timetabletypes example).
 KNOWN_TYPES = ("location", "zone", "studentset", "studentsetgroup", "module", "modulegroup",
@@ -208,8 +209,10 @@ class MyTimetableSource:
 
     def _get(self, path: str, params: Mapping[str, str], what: str,
              relist_on_404: bool = False) -> Any:
+        # One metrics label for every timetable, not one per key.
+        endpoint = TIMETABLE_LABEL if path.startswith(f"{TIMETABLES}/") else None
         response = self._session.get(self._api + path, params=params, headers=self._headers,
-                                     allow_redirects=False)
+                                     allow_redirects=False, endpoint=endpoint)
         if relist_on_404 and response.status_code == 404:  # gone since the listing
             self._timetables = None
         _raise_for(response, what)
