@@ -275,10 +275,15 @@ def test_a_new_day_and_the_nightly_reload_ask_roles_and_rooms_again(synced, uni,
     assert [r.endpoint for r in uni.requests] == ["roles", "rooms", "events", "events"]
 
 
-def test_requests_ask_only_the_window_and_a_week_either_side(synced, uni, clock):
-    cycle(synced, clock)
+def test_a_full_load_asks_a_week_either_side_and_quiet_cycles_the_window_alone(engine, uni,
+                                                                               clock):
+    engine.run_cycle(clock())
     assert [(p["e:from"], p["e:to"]) for p in events_params(uni)] == [
         (["11/16/2026"], ["12/02/2026"])] * 2
+    uni.requests.clear()
+    cycle(engine, clock)
+    assert [(p["e:from"], p["e:to"]) for p in events_params(uni)] == [
+        (["11/23/2026"], ["11/25/2026"])] * 2
 
 
 # --- errors -------------------------------------------------------------------------------------

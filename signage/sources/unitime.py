@@ -41,7 +41,8 @@ Assumed (constants below): the chip date format `MM/dd/yyyy` (UniTime's untransl
 date format; a release that cannot read it ignores the chip and answers the whole term, which
 the adapter filters itself, as it does rooms); a room's name as events show it is
 "<building abbreviation> <name>"; `CONTEXT_DAYS` of meetings on either side of the window are
-enough to tell an event's planned room. Known limit: with configured rooms, a meeting moved to
+enough to tell an event's planned room (asked for at full loads and day changes only; quiet
+cycles ask for the window and reuse them). Known limit: with configured rooms, a meeting moved to
 a room not configured is not in the answer (it leaves its old room's board as deleted).
 """
 
@@ -132,6 +133,7 @@ class UnitimeSource:
         self._room_setting = list(rooms) if rooms else None
         self._terms: list[Term] | None = None  # api/roles, fetched at full loads
         self._rooms: tuple[str, dict[int, str], set[int] | None] | None = None  # per term
+        self._context: list[Meeting] | None = None  # meetings around the window, last asked
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], tz: ZoneInfo,
@@ -158,15 +160,23 @@ class UnitimeSource:
     def _fetch(self, start: date, end: date, refresh: bool) -> Batch:
         term = self._term(start, refresh)
         room_table, wanted = self._room_list(term, refresh)
-        first, last = start - timedelta(days=CONTEXT_DAYS), end + timedelta(days=CONTEXT_DAYS)
-        meetings: list[Meeting] = []
+        # The weeks around the window only tell planned rooms: asked for at full loads and day
+        # changes, kept in between, so a quiet cycle asks for the window alone.
+        wide = refresh or self._context is None
+        context_s = timedelta(days=CONTEXT_DAYS if wide else 0)
+        first, last = start - context_s, end + context_s
+        fetched: list[Meeting] = []
         chunks = [None] if wanted is None else [
             sorted(wanted)[i:i + MAX_ROOMS_PER_REQUEST]
             for i in range(0, len(wanted), MAX_ROOMS_PER_REQUEST)]
         for chunk in chunks:
             for mode in (None, CANCELLED_MODE):
-                meetings += parse_events(self._get(EVENTS, self._events_query(
+                fetched += parse_events(self._get(EVENTS, self._events_query(
                     term, first, last, chunk, mode)), self._tz)
+        if wide:
+            self._context = [m for m in fetched if not start <= m.start.date() <= end]
+        context = self._context or []
+        meetings = fetched + [m for m in context if not start <= m.start.date() <= end]
         periods, names = to_periods(meetings, start, end, wanted)
         names["rooms"] = {**room_table, **names.get("rooms", {})}
         return Batch(periods, {t: n for t, n in names.items() if n}, school=term, plain=True,
