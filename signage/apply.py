@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from signage.model import Period, Snapshot
-from signage.reconcile import mark, vanish
+from signage.reconcile import CANCELLED, mark, vanish
 from signage.sources.base import Batch
 
 
@@ -74,3 +74,11 @@ def count_differences(old: Snapshot, new: Snapshot) -> int:
 
 def in_window(snapshot: Snapshot, start: date, end: date) -> dict[int, Period]:
     return {pid: p for pid, p in snapshot.periods.items() if start <= p.day <= end}
+
+
+def held(periods: dict[int, Period], batch: Batch) -> int:
+    """Return how many periods of the copy an empty answer would contradict: for a plain
+    upstream not those it already dropped (shown cancelled)."""
+    if batch.plain:
+        return sum(1 for p in periods.values() if p.status != CANCELLED)
+    return len(periods)

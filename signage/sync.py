@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
-from signage.apply import count_differences, in_window, remove, upsert
+from signage.apply import count_differences, held, in_window, remove, upsert
 from signage.model import Snapshot, SyncStatus
 from signage.plan import in_school_hours
 from signage.sources.base import Batch, Source, SourceAuthError, SourceError
@@ -147,7 +147,7 @@ class SyncEngine:
         upserts = upsert(periods, names, changes.batch, start, end, old)
         gone = set(changes.deleted)
         if changes.complete:
-            self._guard_empty(len(periods), changes.batch, start, end)
+            self._guard_empty(held(periods, changes.batch), changes.batch, start, end)
             gone |= periods.keys() - {p.id for p in changes.batch.periods}
         batch = changes.batch
         deletions = remove(periods, gone, cancel=batch.plain and batch.vanished_cancelled)
@@ -177,7 +177,7 @@ class SyncEngine:
     ) -> CycleResult:
         batch = self.source.fetch_window(start, end)
         kept = in_window(old, start, end) if old is not None else {}
-        self._guard_empty(len(kept), batch, start, end)
+        self._guard_empty(held(kept, batch), batch, start, end)
         names: dict[str, dict[int, str]] = {}
         if batch.plain:
             # The plan lives in the copy alone: a reload marks against it, it does not reset it.

@@ -356,7 +356,7 @@ def test_without_the_messages_endpoint_there_are_none_and_no_error(clock, sessio
     fake.start()
     try:
         source = make_source(fake, session)
-        assert source.fetch_window(MONDAY, TUESDAY).messages is None
+        assert source.fetch_window(MONDAY, TUESDAY).messages == ()
         assert source.fetch_changes(MONDAY, TUESDAY, clock()).batch.messages is None
         assert fake.count("messages") == 1  # not asked again until the next full load
         source.fetch_window(MONDAY, TUESDAY)
@@ -620,3 +620,48 @@ def test_requests_are_counted_under_one_label_for_every_timetable(source, sessio
     counts = session.take_counts()
     assert counts["timetables/{key} 200"] == 6  # three rooms and three classes
     assert all("%" not in label and "!" not in label for label in counts), counts
+
+
+def test_messages_for_staff_only_never_reach_the_ticker(mtt, engine, clock):
+    mtt.add_message("Everyone: fire drill at 10:00")
+    mtt.add_message("Students: enrol by Friday", roles=("ROLE_STUDENT",))
+    mtt.add_message("Staff: exam board meets in K.04", roles=("ROLE_STAFF",))
+    mtt.add_message("Students and staff: lifts out of order", roles=("ROLE_STAFF", "ROLE_STUDENT"))
+    assert engine.run_cycle(clock()).outcome == "full"
+    assert engine.store.snapshot().messages == (
+        "Everyone: fire drill at 10:00", "Students: enrol by Friday",
+        "Students and staff: lifts out of order")
+
+
+def test_messages_withdrawn_from_the_token_leave_the_ticker(mtt, engine, clock):
+    mtt.add_message("Library closed")
+    assert engine.run_cycle(clock()).outcome == "full"
+    assert engine.store.snapshot().messages == ("Library closed",)
+    mtt.messages_status = 403  # the token lost the messages scope
+    clock.set_local(datetime.combine(TUESDAY, time(3, 30)))  # the nightly reload asks again
+    assert engine.run_cycle(clock()).outcome == "full"
+    assert engine.store.snapshot().messages == ()
+
+
+def test_a_window_emptied_upstream_is_refused_once_then_stays_confirmed(mtt, engine, clock):
+    assert engine.run_cycle(clock()).outcome == "full"
+    for key in list(mtt.events):
+        mtt.cancel(key)
+    outcomes = [cycle(engine, clock) for _ in range(4)]
+    assert outcomes == ["failed", "delta", "delta", "delta"]  # no fail/succeed flapping after
+    statuses = {p.status for p in engine.store.snapshot().periods.values()}
+    assert statuses == {"CANCELLED"} and engine.store.status().last_error is None
+
+
+def test_a_large_institution_is_told_what_a_cycle_costs(clock, session, caplog):
+    fake = FakeMyTimetable(TZ, clock=clock)
+    fake.add_names("rooms", {i: f"Room {i}" for i in range(1, 121)})
+    fake.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="signage.sources.mytimetable"):
+            make_source(fake, session, MYTIMETABLE_TYPES="location").fetch_window(MONDAY,
+                                                                                  TUESDAY)
+    finally:
+        fake.stop()
+    assert "120 timetables cost 121 requests every cycle" in caplog.text
+    assert "SIGNAGE_MYTIMETABLE_TYPES=zone" in caplog.text

@@ -142,7 +142,7 @@ class FakeMyTimetable:
 
     def add_message(self, title: str, body: str = "", *, important: bool = False,
                     published: datetime | None = None, expires: datetime | None = None,
-                    draft: bool = False) -> int:
+                    draft: bool = False, roles: tuple[str, ...] = ()) -> int:
         """Add a message (published now unless given or a draft); return its id."""
         with self.lock:
             message_id = len(self.messages) + 1
@@ -150,7 +150,7 @@ class FakeMyTimetable:
             self.messages[message_id] = {
                 "id": message_id, "title": title, "body": body, "important": important,
                 "publicationDate": _ms(when), "expirationDate": _ms(expires),
-                "targetRoles": [], "bodyHtml": f"<p>{body}</p>"}
+                "targetRoles": list(roles), "bodyHtml": f"<p>{body}</p>"}
             return message_id
 
     def inject(self, fault: Fault) -> None:

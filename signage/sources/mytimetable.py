@@ -29,9 +29,11 @@ per timetable plus one for messages. Each configured type multiplies that by its
 a `zone` (building) timetable covers all its rooms in one request.
 
 Messages: `/messages` (MyTimetable 4.0+, scope ROLE_API_MESSAGES) feeds the boards' ticker:
-messages published and not expired at the answer's `Date` (the upstream's clock). 401/403/404
-there mean "not available" (an older MyTimetable, a token without that scope; the timetables
-already proved the token): no messages and no further asking until the next full load. 429 backs
+messages published and not expired at the answer's `Date` (the upstream's clock), for everyone
+or for students (`targetRoles` empty or holding ROLE_STUDENT: boards hang in public, so a
+staff-only message never shows). 401/403/404 there mean "not available" (an older MyTimetable,
+a token without that scope; the timetables already proved the token): no messages (the ticker's
+old lines go) and no further asking until the next full load. 429 backs
 the whole sync off; any other failure there only skips the messages of that cycle (they keep
 their last value): a ticker is not worth stale timetables.
 
@@ -84,6 +86,7 @@ DEFAULT_TYPES = ("location", "studentset")
 DEFAULT_MARKERS = ("cancelled", "canceled", "geannuleerd", "vervallen", "vervalt")
 MIN_MARKER_CHARS = 3  # shorter words would match inside ordinary notes
 MESSAGES_ABSENT = (401, 403, 404)  # /messages not offered to this token: ask again next full load
+MANY_TIMETABLES = 100  # above this, a cycle's cost is worth a warning at every listing
 TYPES_KEY, MARKERS_KEY = "MYTIMETABLE_TYPES", "MYTIMETABLE_CANCELLED_MARKERS"
 
 
@@ -169,10 +172,16 @@ class MyTimetableSource:
                 log.warning("mytimetable: no timetables of type %s", kind)
             found |= {t.key: t for t in listed if t.key not in found}
         log.info("mytimetable: %d timetables of types %s", len(found), ", ".join(self._types))
+        if len(found) > MANY_TIMETABLES:
+            # The vendor asks clients not to scrape: say what a cycle costs and how to cut it.
+            log.warning("mytimetable: %d timetables cost %d requests every cycle; consider "
+                        "SIGNAGE_MYTIMETABLE_TYPES=zone (one per building)",
+                        len(found), len(found) + 1)
         return list(found.values())
 
     def _messages(self) -> tuple[str, ...] | None:
-        """Return the active messages; None when there are none to tell (see the docstring)."""
+        """Return the active messages; () when not offered, None when this cycle could not
+        tell (the ticker keeps its lines; see the docstring)."""
         if not self._messages_offered:
             return None
         what = f"GET {MESSAGES}"
@@ -187,7 +196,7 @@ class MyTimetableSource:
             self._messages_offered = False
             log.info("mytimetable: %s answered HTTP %d: no messages until the next full load",
                      what, status)
-            return None
+            return ()  # not offered (any more): the ticker's old lines go too
         if status == 429 or 300 <= status < 400:
             _raise_for(response, what)  # back off / never follow, as on every call
         try:

@@ -166,9 +166,13 @@ class EventParser:
             raise SourceError(f"{where}: time {millis} ms is out of range") from None
 
 
+PUBLIC_ROLE = "ROLE_STUDENT"  # with no target roles at all: a message for everyone
+
+
 def parse_messages(payload: Any, now: datetime) -> tuple[str, ...]:
     """Return the ticker lines of a `/messages` answer: active messages (published, not
-    expired at `now`), important ones first; the title, plus the body when short."""
+    expired at `now`) meant for everyone or for students, important ones first; the title,
+    plus the body when short. Boards hang in public: a message for staff only never shows."""
     items = payload.get("messages") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
         raise SourceError("messages: answer is not a list or an object with a 'messages' list")
@@ -181,6 +185,11 @@ def parse_messages(payload: Any, now: datetime) -> tuple[str, ...]:
         published = _optional_millis(raw, "publicationDate", where)
         expires = _optional_millis(raw, "expirationDate", where)
         if published is None or published > now_ms or (expires is not None and expires <= now_ms):
+            continue
+        roles = raw.get("targetRoles") or []
+        if not isinstance(roles, list):
+            raise SourceError(f"{where}: targetRoles is not a list")
+        if roles and PUBLIC_ROLE not in roles:
             continue
         title = " ".join(_text(raw, "title", where).split())
         body = plain_text(_text(raw, "body", where))
