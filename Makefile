@@ -21,9 +21,10 @@ test: dev-venv
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
 
-bench: venv
-	.venv/bin/python -m bench.demo_cycle
-	.venv/bin/python -m bench.board_render
+# The benchmark (about 10 minutes): prints the tables and writes BENCHMARKS.md.
+bench: dev-venv
+	@scripts/system-deps.sh wrk
+	.venv/bin/python -m bench.run
 
 # Re-extract the messages and re-compile the catalogues after changing translatable text.
 translations: dev-venv

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # System packages the test suite needs: Debian's chromium for the browser tests, redis-server
-# for the Redis store's tests.
+# for the Redis store's tests; arguments name more (e.g. `wrk` for `make bench`).
 # Installs them when missing and possible (root with apt-get); else says what to install.
 set -euo pipefail
 missing=()
+for extra in "$@"; do command -v "$extra" >/dev/null 2>&1 || missing+=("$extra"); done
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
@@ -13,6 +14,6 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
-  echo "the browser tests need: ${missing[*]} (e.g. sudo apt-get install ${missing[*]})" >&2
+  echo "signage needs: ${missing[*]} (e.g. sudo apt-get install ${missing[*]})" >&2
   exit 1
 fi
