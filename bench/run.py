@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "make bench"
 SECTIONS = {  # module -> heading, in the order
     "bench.sync_cost": "Scale and sync cost (WebUntis v3 source, fake upstream on loopback)",
-    "bench.upstream_cost": "Upstream cost per cycle: our v3 deltas vs python-webuntis over JSON-RPC",
+    "bench.upstream_cost":
+        "Upstream cost per cycle: our v3 deltas vs python-webuntis over JSON-RPC",
     "bench.serving": "Serving: gunicorn -w 2 on Redis, load from wrk on loopback",
     "bench.freshness": "Freshness: a change upstream to the first 200 at a polling kiosk",
 }
@@ -84,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tiny run (smoke test)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="where to write the document (default: BENCHMARKS.md, not with --quick)")
+                        help="where to write it (default: BENCHMARKS.md; nothing with --quick)")
     parser.add_argument("--only", choices=list(SECTIONS), action="append",
                         help="run only these sections (repeatable)")
     args = parser.parse_args(argv)
@@ -107,7 +108,8 @@ def _version(command: list[str]) -> str:
     if shutil.which(command[0]) is None:
         return "not installed"
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10,  # noqa: S603
+                              check=False)
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) \
