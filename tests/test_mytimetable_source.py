@@ -495,7 +495,7 @@ def test_a_timetable_gone_since_the_listing_fails_the_cycle_and_is_listed_again(
                body=b'[{"startDate": 1, "endDate": 2, "locations": [{"name": 7}]}]'),
          "locations holds a int, not a name"),
         (Fault("events", status=200, body=b'[{"startDate": 1e300, "endDate": 1e300}]'),
-         "out of range"),
+         "startDate is not a time in Unix milliseconds"),
     ],
     ids=["malformed JSON", "truncated gzip", "listing not an object", "listing without keys",
          "events not a list", "event not an object", "event without start", "ISO start",

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -218,6 +217,9 @@ def _exam(raw: Mapping[str, Any]) -> str | None:
     return None
 
 
+MAX_MILLIS = 253_402_300_799_000  # 9999-12-31T23:59:59Z: later is no date
+
+
 def _millis(raw: Mapping[str, Any], key: str, where: str) -> int:
     value = _optional_millis(raw, key, where)
     if value is None:
@@ -229,7 +231,8 @@ def _optional_millis(raw: Mapping[str, Any], key: str, where: str) -> int | None
     value = raw.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not -MAX_MILLIS <= value <= MAX_MILLIS):  # also NaN, infinities, 400-digit ints
         raise SourceError(f"{where}: {key} is not a time in Unix milliseconds")
     return int(value)
 

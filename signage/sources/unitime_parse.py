@@ -35,11 +35,13 @@ from signage.model import ADDED, REGULAR, REMOVED, Period, Ref
 from signage.sources.base import SourceError
 
 SLOT_MINUTES = 5
+SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES
 EXAM_TYPES = frozenset({"FinalExam", "MidtermExam"})
 TEACHING_TYPES = frozenset({"Class", "Course"})
 SHOWN = frozenset({"Approved", "Pending"})
 CANCELLED = "Cancelled"
 GONE = frozenset({"Rejected", "Deleted"})
+MINUTES_PER_DAY = 24 * 60
 TABLES = ("classes", "teachers", "rooms", "subjects")
 
 
@@ -87,6 +89,8 @@ def parse_terms(payload: Any) -> list[Term]:
             _day(item.get(field) or item.get(fallback), f"session {reference} {field}")
             for field, fallback in (("beginDate", "beginDate"), ("endDate", "endDate"),
                                     ("eventBeginDate", "beginDate"), ("eventEndDate", "endDate")))
+        if end < begin:
+            raise SourceError(f"session {reference} ends before it begins")
         terms[reference] = Term(reference, begin, end, min(begin, event_begin),
                                 max(end, event_end))
     return list(terms.values())
@@ -229,6 +233,8 @@ def _meeting(raw: Any, tz: ZoneInfo, shared: Meeting) -> Meeting | None:
         raise SourceError("events answer holds a meeting without a meetingId")
     where = f"meeting {raw['meetingId']}"
     status = raw.get("approvalStatus", "Approved")
+    if not isinstance(status, str):
+        raise SourceError(f"{where} has an approvalStatus that is no text")
     if status in GONE:
         return None
     if status not in SHOWN and status != CANCELLED:
@@ -259,6 +265,9 @@ def _slots(raw: Mapping[str, Any], where: str) -> tuple[datetime, datetime]:
     first, last = (raw.get(f) or 0 for f in ("startOffset", "endOffset"))
     if not _is_id(first) or not _is_id(last):
         raise SourceError(f"{where} has offsets that are no integers")
+    if not all(0 <= raw[f] <= SLOTS_PER_DAY for f in fields) or not all(
+            abs(offset) <= MINUTES_PER_DAY for offset in (first, last)):
+        raise SourceError(f"{where} has slots or offsets outside a day")
     return (midnight + timedelta(minutes=SLOT_MINUTES * raw["startSlot"] + first),
             midnight + timedelta(minutes=SLOT_MINUTES * raw["endSlot"] + last))
 
