@@ -9,8 +9,9 @@ parameters. `getTimetable` takes the simple form `{id, type, startDate, endDate}
 entries as bare ids) and the `options` form (`element` with `keyType` id or name, `show*` flags,
 `*Fields` naming what entries carry). getSubstitutions and the rest of the API are not served
 (the adapter reads changes off the timetable). Every mutation moves the import time. Every call is
-recorded (the password never); `Fault`s are injected per JSON-RPC method (HTTP status with
-Retry-After, hang, malformed or truncated body), JSON-RPC errors with `fail`.
+recorded (the password never), with the bytes of its body and of the answer's body as sent
+and the time it took to build the answer; `Fault`s are injected per JSON-RPC method (HTTP
+status with Retry-After, hang, malformed or truncated body), JSON-RPC errors with `fail`.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class Call:
     status: int = 200  # the HTTP status sent
     error: int | None = None  # the JSON-RPC error code sent
     at: float = 0.0  # time.monotonic() when it arrived
+    request_bytes: int = 0  # the request's body
+    response_bytes: int = 0  # the answer's body as sent (gzipped when asked)
+    answer_s: float = 0.0  # from arrival until the body was ready to send (the server's work)
 
 
 class _Refusal(Exception):
@@ -111,6 +115,12 @@ class FakeJsonRpc:
                   "ro": [{"id": room}], "lsnumber": pid if lesson is None else lesson, **fields}
         with self.lock:
             self.periods[pid] = period
+            self._touch()
+
+    def put_period(self, period: dict[str, Any]) -> None:
+        """Create or replace a period given in the wire shape (`{id, date, startTime, ...}`)."""
+        with self.lock:
+            self.periods[period["id"]] = dict(period)
             self._touch()
 
     def add_extra(self, pid: int, day: date, start: clock_time, end: clock_time, cls: int,
@@ -331,9 +341,12 @@ class _Handler(server._Handler):
                 body = fault.body
             elif status >= 400:
                 body = f"<html><body>HTTP {status}</body></html>".encode()
+        encoded = self._encode(body, truncate)
         with fake.lock:
-            fake.calls.append(replace(call, status=status, at=arrived))
-        self._send(status, extra, body, truncate)
+            fake.calls.append(replace(call, status=status, at=arrived, request_bytes=len(raw),
+                                      response_bytes=len(encoded.data),
+                                      answer_s=time.monotonic() - arrived))
+        self._send(status, extra, encoded, truncate)
 
 
 def _error(request_id: Any, code: int, message: str) -> dict[str, Any]:

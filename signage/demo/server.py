@@ -3,8 +3,9 @@
 It speaks the protocol `signage.sources.untis` documents: the client-credentials token endpoint
 (HTTP Basic, tokens that expire), `GET …/v3/timetable` with `start`/`end` and
 `dateLastModifiedAfter` (UTC), `GET …/v3/timetable/deleted-periods`, v3 error bodies, gzip.
-It records every request (never a credential) and can inject faults: statuses with
-`Retry-After`, hangs, malformed or truncated bodies.
+It records every request (never a credential), with the bytes of its body and of the answer's
+body as sent (gzipped when asked) and the time it took to build the answer, and can inject
+faults: statuses with `Retry-After`, hangs, malformed or truncated bodies.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class Recorded:
     status: int
     at: float  # time.monotonic() when the request arrived
     gzip: bool  # the client asked for gzip
+    request_bytes: int = 0  # the request's body
+    response_bytes: int = 0  # the answer's body as sent (gzipped when asked; 0 for HEAD)
+    answer_s: float = 0.0  # from arrival until the body was ready to send (the server's work)
 
 
 class FakeUntis:
@@ -216,9 +220,11 @@ class FakeUntis:
                     self._loaded_days.add(day)
                     self.day_loader(day)
         periods = [
-            p for pid, p in sorted(self.periods.items())
-            if start <= date.fromisoformat(p["start"][:10]) <= end
-            and (since is None or self.modified[pid] > since)
+            self.periods[pid] for pid in sorted(
+                pid for pid, p in self.periods.items()  # the cheap test first: deltas are small
+                if (since is None or self.modified[pid] > since)
+                and start <= date.fromisoformat(p["start"][:10]) <= end
+            )
         ]
         body = {
             "headerData": {
@@ -305,26 +311,46 @@ class _Handler(BaseHTTPRequestHandler):
                 body = fault.body
         scheme, _, token = headers.get("authorization", "").partition(" ")
         bearer = token if scheme == "Bearer" else None
+        encoded = self._encode(body, truncate)
         with fake.lock:
             gzip_asked = "gzip" in headers.get("accept-encoding", "")
             fake.requests.append(Recorded(method, endpoint, query, bearer, status, arrived,
-                                          gzip_asked))
-        self._send(status, extra, body, truncate)
+                                          gzip_asked, length, _sent_bytes(method, encoded),
+                                          time.monotonic() - arrived))
+        self._send(status, extra, encoded, truncate)
 
-    def _send(self, status: int, extra: dict, body: Any, truncate: bool) -> None:
+    def _encode(self, body: Any, truncate: bool) -> _Encoded:
+        """Return the body as it goes on the wire (encoded before sending, to count it)."""
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        if "gzip" in (self.headers.get("Accept-Encoding") or "") or truncate:
+        gzipped = "gzip" in (self.headers.get("Accept-Encoding") or "") or truncate
+        if gzipped:
             data = gzip.compress(data)
             if truncate:
                 data = data[: len(data) // 2]
+        return _Encoded(data, gzipped)
+
+    def _send(self, status: int, extra: dict, body: Any, truncate: bool) -> None:
+        encoded = body if isinstance(body, _Encoded) else self._encode(body, truncate)
+        data = encoded.data
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if encoded.gzipped:
             self.send_header("Content-Encoding", "gzip")
         for name, value in extra.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    data: bytes
+    gzipped: bool
+
+
+def _sent_bytes(method: str, encoded: _Encoded) -> int:
+    return 0 if method == "HEAD" else len(encoded.data)
 
 
 def _error(code: str, message: str) -> dict[str, str]:
