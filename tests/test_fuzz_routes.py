@@ -350,7 +350,8 @@ DISPLAY_FORM = {"name": "Foyer", "board": "class", "target": "5a", "view": "day"
 ANNOUNCEMENT_FORM = {"text": "Hallo", "style": "banner", "target": "all",
                      "start": "2026-11-23T08:00", "end": "2026-11-23T12:00"}
 TIMES = ["2026-11-23T24:00", "2026-11-23T08:60", "2026-02-30T08:00", "0000-01-01T08:00",
-         "0001-01-01T01:30", "9999-12-31T23:59", "2026-11-23 08:00", " 2026-11-23T08:00 ",
+         "0001-01-01T01:30", "0001-01-01T00:30", "9999-12-31T23:59", "2026-11-23 08:00",
+         " 2026-11-23T08:00 ",
          "٢٠٢٦-١١-٢٣T٠٧:٣٠", "2026-11-23T08:00:00+05:00", "2026-11-23T08:00Z"]
 
 
@@ -408,6 +409,7 @@ def test_the_login_target_never_breaks_the_redirect(synced, tmp_path_factory):
                       "STATE_FILE": str(tmp_path_factory.mktemp("login") / "state.json")})
     app.extensions["signage"].store = store
     targets = [*NASTY, "/%0d%0aSet-Cookie:x", "/\x00", "/\x0b/evil.example",
+               "/\r\nSet-Cookie: x=1", "/a\nb", "/%0Aa",
                "/[", "/é?x=ü#frag", "/" + "a" * 10_000, "/\\evil.example", "/\t/evil.example",
                "/ /evil.example", "http://evil.example/", "///evil.example"]
     client = app.test_client()

@@ -153,5 +153,7 @@ def _local(target: str | None) -> str | None:
     """Return `target` if it is a path on this site (no open redirect), else None."""
     if not target or not target.startswith("/") or target.startswith("//"):
         return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):  # no header may carry them
+        return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc and "\\" not in target else None

@@ -105,6 +105,6 @@ def _local_time(value: str, tz: ZoneInfo) -> datetime | None:
         return None
     try:
         local = datetime.fromisoformat(value.strip().replace(" ", "T"))
-    except ValueError:
+        return local.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
+    except (ValueError, OverflowError):  # OverflowError: year 1 before midnight UTC
         return None
-    return local.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
