@@ -73,7 +73,12 @@ def count_differences(old: Snapshot, new: Snapshot) -> int:
 
 
 def in_window(snapshot: Snapshot, start: date, end: date) -> dict[int, Period]:
-    return {pid: p for pid, p in snapshot.periods.items() if start <= p.day <= end}
+    """Return a copy of the snapshot's periods that lie from `start` to `end`."""
+    if start <= snapshot.window_start and snapshot.window_end <= end:
+        # A snapshot holds only its window's periods: a plain copy, not a date per period
+        # (a delta cycle copies the window every time).
+        return dict(snapshot.periods)
+    return {pid: p for pid, p in snapshot.periods.items() if start <= p.start.date() <= end}
 
 
 def held(periods: dict[int, Period], batch: Batch) -> int:

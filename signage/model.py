@@ -71,7 +71,10 @@ class Period:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The synced copy of the school's timetable window: what every view reads."""
+    """The synced copy of the school's timetable window: what every view reads.
+
+    `periods` holds the periods of the window only (from `window_start` to `window_end`).
+    """
 
     window_start: date
     window_end: date
@@ -89,9 +92,11 @@ class Snapshot:
         """Return, per day with periods, when its last period ends (computed once per snapshot:
         every board request and kiosk poll asks)."""
         ends: dict[date, datetime] = {}
-        for period in self.periods.values():
-            if period.end > ends.get(period.day, period.end - period.end.resolution):
-                ends[period.day] = period.end
+        for period in self.periods.values():  # every new snapshot: kept lean
+            day, end = period.start.date(), period.end
+            last = ends.get(day)
+            if last is None or end > last:
+                ends[day] = end
         return ends
 
     def covers(self, day: date) -> bool:

@@ -4,7 +4,9 @@ One `run_cycle(now)` does, in order: a full load when there is no copy yet (or t
 reload is due), else a window roll when the school-local date moved on (past days dropped, new
 days loaded) and a delta (periods modified after the cursor, plus deleted period ids). Everything
 a cycle learns is applied to a new snapshot that replaces the old one in one step, and the cursor
-advances only after that: a failed call leaves snapshot and cursor as they were.
+advances only after that: a failed call leaves snapshot and cursor as they were. A delta that
+brings nothing (the usual quiet cycle) keeps the snapshot as it is, without copying the window:
+its cost stays flat however large the school.
 
 The next cursor is the upstream's own clock (`Batch.server_time`) minus `CURSOR_OVERLAP_S`, so a
 skewed local clock cannot skip changes; re-applying a period twice is harmless. Only when the
@@ -33,7 +35,7 @@ from zoneinfo import ZoneInfo
 from signage.apply import count_differences, held, in_window, remove, upsert
 from signage.model import Snapshot, SyncStatus
 from signage.plan import in_school_hours
-from signage.sources.base import Batch, Source, SourceAuthError, SourceError
+from signage.sources.base import Batch, Changes, Source, SourceAuthError, SourceError
 from signage.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -138,12 +140,19 @@ class SyncEngine:
         if self._full_load_due(now, status, old, start):
             return self._full_load(now, status, old, start, end)
         assert old is not None and status.cursor is not None  # noqa: S101 - _full_load_due
-        periods = in_window(old, start, end)
-        names = {category: dict(table) for category, table in old.names.items()}
+        gained = None
         if end > old.window_end:  # the window rolled: load the days it gained
             gained = self.source.fetch_window(max(old.window_end + timedelta(days=1), start), end)
-            upsert(periods, names, gained, start, end, old)
         changes = self.source.fetch_changes(start, end, status.cursor)
+        if gained is None and _nothing_new(old, changes, start, end):
+            # The usual quiet cycle: no copy of the window, no new snapshot to compare.
+            self._succeed(now, status, changes.batch, full=False)
+            log.info("sync: delta, nothing changed, version %d", self.store.version())
+            return CycleResult("delta", self.store.version())
+        periods = in_window(old, start, end)
+        names = {category: dict(table) for category, table in old.names.items()}
+        if gained is not None:
+            upsert(periods, names, gained, start, end, old)
         upserts = upsert(periods, names, changes.batch, start, end, old)
         gone = set(changes.deleted)
         if changes.complete:
@@ -288,6 +297,21 @@ class SyncEngine:
                  f"sync paused until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC{check}")
         paused = replace(status, auth_failures=refusals, auth_paused_until=until)
         return self._fail(now, paused, error, None, started, paused_until=until)
+
+
+def _nothing_new(old: Snapshot, changes: Changes, start: date, end: date) -> bool:
+    """Tell whether a delta leaves the snapshot as it is: same window, no periods, no
+    deletions, no names, school or messages that differ (a complete answer always counts)."""
+    batch = changes.batch
+    return (
+        (start, end) == (old.window_start, old.window_end)
+        and not batch.periods
+        and not changes.deleted
+        and not changes.complete
+        and not any(batch.names.values())
+        and batch.school in ("", old.school)
+        and batch.messages in (None, old.messages)
+    )
 
 
 def backoff_s(failures: int, refresh_s: float, retry_after_s: float | None = None) -> float:

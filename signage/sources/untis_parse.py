@@ -18,6 +18,7 @@ from signage.sources.base import Batch, SourceError
 
 # Keys differ in case between periods and master data (`studentgroups` vs `studentGroups`).
 _KEY_ALIASES = {"studentGroups": "studentgroups"}
+_REF_KEYS = {**{category: category for category in CATEGORIES}, **_KEY_ALIASES}
 REF_STATUSES = frozenset({"REGULAR", "ADDED", "REMOVED"})
 
 
@@ -33,7 +34,8 @@ def parse_timetable(payload: Any, tz: ZoneInfo) -> Batch:
     header = {} if header is None else header
     if not isinstance(header, dict):
         raise SourceError("timetable answer's headerData is not an object")
-    periods = [_parse_period(raw, tz) for raw in data["periods"]]
+    shared = _Shared(tz)
+    periods = [_parse_period(raw, shared) for raw in data["periods"]]
     created = header.get("created")
     school = header.get("school") if isinstance(header.get("school"), dict) else {}
     return Batch(
@@ -44,6 +46,57 @@ def parse_timetable(payload: Any, tz: ZoneInfo) -> Batch:
         if created
         else None,
     )
+
+
+class _Shared:
+    """What the periods of one answer share, read once: times, references, reference tuples.
+
+    A full load repeats the same few hundred times and references tens of thousands of times;
+    reading each once and sharing the objects makes the parse several times faster and the
+    snapshot smaller. Only valid values are kept, so a hit needs no second check.
+    """
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.times: dict[str, datetime] = {}
+        self.refs: dict[tuple[int, str], Ref] = {}
+        self.tuples: dict[tuple[tuple[int, str], ...], tuple[Ref, ...]] = {}
+
+    def time(self, value: Any, pid: int, field: str) -> datetime:
+        if type(value) is str:
+            parsed = self.times.get(value)
+            if parsed is not None:
+                return parsed
+        parsed = self.times[value] = _parse_time(value, f"period {pid} {field}", self.tz)
+        return parsed
+
+    def ref_tuple(self, value: Any, pid: int, key: str) -> tuple[Ref, ...]:
+        if not isinstance(value, list):
+            raise SourceError(f"period {pid} {key} is not a list")
+        pairs = []
+        for item in value:
+            ref_id = item.get("id") if isinstance(item, dict) else None
+            if type(ref_id) is not int:  # a bool is no id either
+                raise SourceError(f"period {pid} {key} holds a reference without an id")
+            status = item.get("status") or REGULAR
+            if type(status) is not str:
+                raise SourceError(f"period {pid} {key} has unknown reference status {status!r}")
+            pairs.append((ref_id, status))
+        found = tuple(pairs)
+        refs = self.tuples.get(found)
+        if refs is None:
+            for _, status in found:
+                if status not in REF_STATUSES:
+                    raise SourceError(f"period {pid} {key} has unknown reference status "
+                                      f"{status!r}")
+            refs = self.tuples[found] = tuple(self._ref(*pair) for pair in found)
+        return refs
+
+    def _ref(self, ref_id: int, status: str) -> Ref:
+        ref = self.refs.get((ref_id, status))
+        if ref is None:
+            ref = self.refs[ref_id, status] = Ref(ref_id, status)
+        return ref
 
 
 def parse_deleted(payload: Any) -> frozenset[int]:
@@ -83,48 +136,34 @@ def _parse_master_data(master: Any) -> dict[str, dict[int, str]]:
     return names
 
 
-def _parse_period(raw: Any, tz: ZoneInfo) -> Period:
-    if not isinstance(raw, dict) or not _is_id(raw.get("id")):
+def _parse_period(raw: Any, shared: _Shared) -> Period:
+    pid = raw.get("id") if isinstance(raw, dict) else None
+    if type(pid) is not int:  # a bool is no id either
         raise SourceError("a period has no numeric id")
-    where = f"period {raw['id']}"
-    start = _parse_time(raw.get("start"), f"{where} start", tz)
-    end = _parse_time(raw.get("end"), f"{where} end", tz)
+    start = shared.time(raw.get("start"), pid, "start")
+    end = shared.time(raw.get("end"), pid, "end")
     if end < start:
-        raise SourceError(f"{where} ends before it starts")
+        raise SourceError(f"period {pid} ends before it starts")
     refs = {}
     for key, value in raw.items():
-        category = _KEY_ALIASES.get(key, key)
-        if category in CATEGORIES and value is not None:
-            refs[category] = _parse_refs(value, f"{where} {key}")
-    modified = raw.get("modified")
-    related = raw.get("relatedPeriod")
+        category = _REF_KEYS.get(key)
+        if category is not None and value is not None:
+            refs[category] = shared.ref_tuple(value, pid, key)
+    lesson, modified = raw.get("lessonId"), raw.get("modified")
+    related, exam = raw.get("relatedPeriod"), raw.get("exam")
     return Period(
-        id=raw["id"],
+        id=pid,
         start=start,
         end=end,
-        lesson_id=raw.get("lessonId") if _is_id(raw.get("lessonId")) else None,
+        lesson_id=lesson if type(lesson) is int else None,
         type=str(raw.get("type") or "NORMAL_TEACHING_PERIOD"),
         status=str(raw.get("status") or REGULAR),
-        modified=_parse_time(modified, f"{where} modified", tz) if modified else None,
+        modified=shared.time(modified, pid, "modified") if modified else None,
         text=str(raw.get("substitutionText") or ""),
-        related_period=_related_id(related),
-        exam=_exam_key(raw.get("exam")),
+        related_period=None if related is None else _related_id(related),
+        exam=None if exam is None else _exam_key(exam),
         refs=refs,
     )
-
-
-def _parse_refs(value: Any, where: str) -> tuple[Ref, ...]:
-    if not isinstance(value, list):
-        raise SourceError(f"{where} is not a list")
-    refs = []
-    for item in value:
-        if not isinstance(item, dict) or not _is_id(item.get("id")):
-            raise SourceError(f"{where} holds a reference without an id")
-        status = item.get("status") or REGULAR
-        if not isinstance(status, str) or status not in REF_STATUSES:
-            raise SourceError(f"{where} has unknown reference status {status!r}")
-        refs.append(Ref(item["id"], status))
-    return tuple(refs)
 
 
 def _parse_time(value: Any, where: str, tz: ZoneInfo) -> datetime:
