@@ -65,10 +65,15 @@ class ServedSchool:
                                         name="bench-upstream")
         self._process.start()
         child.close()
-        if not self._conn.poll(START_TIMEOUT_S):
+        try:
+            if not self._conn.poll(START_TIMEOUT_S):
+                raise EOFError
+            self.upstream: Upstream = self._conn.recv()
+        except EOFError:
             self.close()
-            raise RuntimeError("the benchmark's upstream did not start")
-        self.upstream: Upstream = self._conn.recv()
+            # A spawned child imports the main module again: a script needs the usual guard.
+            raise RuntimeError("the benchmark's upstream did not start (a script that starts "
+                               "it needs `if __name__ == \"__main__\":`)") from None
         self.now = START
 
     def __enter__(self) -> ServedSchool:
