@@ -55,6 +55,8 @@ def test_gunicorn_workers_show_what_the_sync_process_wrote(fake, clock, redis_ur
     base = f"http://127.0.0.1:{port}"
     try:
         assert _until(lambda: _get(f"{base}/healthz")[0] == 200, 20), "never became healthy"
+        with urllib.request.urlopen(f"{base}/robots.txt", timeout=2) as response:
+            assert response.read() == b"User-agent: *\nDisallow: /\n"  # boards stay unindexed
         day = "2026-11-23"
         status, body = _get(f"{base}/api/v1/changes?date={day}")
         assert status == 200 and body["changes"] == []

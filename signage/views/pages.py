@@ -1,8 +1,9 @@
-"""The index page: what has boards, grouped and easy to tap, with links that keep the settings."""
+"""The index page: what has boards, grouped and easy to tap, with links that keep the settings;
+and /robots.txt."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from signage.board import group_names
 from signage.plan import board_names
@@ -11,6 +12,10 @@ from signage.views.common import local_now, staff
 from signage.views.params import day_param, lang_param, theme_param
 
 bp = Blueprint("pages", __name__)
+
+# Boards are for the screens in the building, not for search results. A constant: this is also
+# the benchmark's "trivial route" (the limit of the app's own stack).
+ROBOTS_TXT = "User-agent: *\nDisallow: /\n"
 
 
 @bp.get("/")
@@ -38,3 +43,9 @@ def index():
         last_success=last.astimezone(rt.settings.tz) if (last := status.last_success) else None,
         last_error=status.last_error,
     )
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    """Ask crawlers to stay away."""
+    return Response(ROBOTS_TXT, mimetype="text/plain")
