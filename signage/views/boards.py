@@ -16,7 +16,7 @@ from signage.announcements import (
     upstream_notices,
 )
 from signage.board import KIND_ICONS, group_by_class, paginate, row_key, teacher_order
-from signage.caching import cached, keep
+from signage.caching import page
 from signage.model import ChangeRow, Snapshot
 from signage.plan import (
     BOARD_CATEGORIES,
@@ -95,12 +95,9 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
                rows_per_page, lang, theme, request.path, fingerprint(notices))
     if tag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
         return Response(status=304, headers={"ETag": f'"{tag}"'})
-    cache_key = f"{tag}:{'part' if part else 'page'}"
-    html = cached(rt.store, cache_key)
-    if html is None:
-        html = _render(kind, name, day, view, rows_per_page, part, theme, tag, snapshot,
-                       fresh, now, {**poll, "notices": notices, "version": version})
-        keep(rt.store, cache_key, html)
+    html = page(rt.store, f"{tag}:{'part' if part else 'page'}", lambda: _render(
+        kind, name, day, view, rows_per_page, part, theme, tag, snapshot, fresh, now,
+        {**poll, "notices": notices, "version": version}))
     response = Response(html)
     response.set_etag(tag)
     response.cache_control.no_cache = True
