@@ -11,6 +11,8 @@ from typing import Any
 
 import redis
 from flask import Flask
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from signage.caching import init_cache
 from signage.config import DEFAULTS, ENV_PREFIX, ConfigError, Settings, load_settings
@@ -20,6 +22,7 @@ from signage.registry_redis import RedisRegistry
 from signage.runtime import Runtime
 from signage.store import MemoryStore, Store
 from signage.store_redis import RedisStore
+from signage.watch import Watch, channel_of
 
 __version__ = "0.5.0"
 
@@ -90,7 +93,12 @@ def _store(settings: Settings, instance: Path) -> tuple[Store, Registry]:
         return MemoryStore(), MemoryRegistry(Path(settings.state_file or instance / STATE_FILE))
     client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT_S,
                                   socket_timeout=REDIS_TIMEOUT_S)
-    return RedisStore(client, settings.redis_prefix), RedisRegistry(client, settings.redis_prefix)
+    # The change notices' own connection, without retries: a lost one must show at once.
+    notices = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT_S,
+                                   socket_timeout=REDIS_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
+    watch = Watch(notices, channel_of(settings.redis_prefix))
+    return (RedisStore(client, settings.redis_prefix, watch=watch),
+            RedisRegistry(client, settings.redis_prefix, watch=watch))
 
 
 __all__ = ["ConfigError", "create_app"]

@@ -1,37 +1,77 @@
 """The registry on Redis: one hash per collection, `{prefix}:registry:{collection}`, one JSON
-document per field. Shared by every worker and host; no expiry (heartbeats are overwritten)."""
+document per field. Shared by every worker and host; no expiry (heartbeats are overwritten).
+
+Writes publish on `{prefix}:changed` (heartbeats aside: they come with every kiosk poll). With
+a `Watch`, readers keep the collections that requests read (`KEPT`: a board's announcements, a
+screen's display) in the process until a change is published (see `signage.watch`), so they
+cost no Redis round trip per request; the others are always read from Redis, and so is a
+collection this process has just written.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 import redis
 
+from signage.registry import VOLATILE
 from signage.store import StoreError
+from signage.watch import Watch, channel_of
 
 log = logging.getLogger(__name__)
+
+KEPT = frozenset({"announcements", "displays"})  # read by every board request or screen poll
 
 
 class RedisRegistry:
     """A `Registry` on Redis that answers its last good copy while Redis is away."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "signage") -> None:
+    def __init__(self, client: redis.Redis, prefix: str = "signage",
+                 watch: Watch | None = None) -> None:
         self._redis = client
         self._prefix = prefix
+        self._watch = watch
+        self._channel = channel_of(prefix)
         self._copy: dict[str, dict[str, dict[str, Any]]] = {}
+        self._stamps: dict[str, tuple[int, float]] = {}
+        self._reading = threading.Lock()
         self._failing = False
 
     def items(self, collection: str) -> dict[str, dict[str, Any]]:
         """Return one collection's documents by id (the last good copy if Redis is away)."""
+        if not self._known(collection):
+            with self._reading:
+                if not self._known(collection):
+                    self._read(collection)
+        return dict(self._copy.get(collection, {}))
+
+    def put(self, collection: str, key: str, document: dict[str, Any]) -> None:
+        """Store one document, replacing the one with the same id."""
+        self._write(collection, lambda pipe: pipe.hset(self._key(collection), key,
+                                                       json.dumps(document)))
+
+    def delete(self, collection: str, key: str) -> None:
+        """Remove one document (nothing happens when there is none)."""
+        self._write(collection, lambda pipe: pipe.hdel(self._key(collection), key))
+
+    def _known(self, collection: str) -> bool:
+        return (self._watch is not None and collection in KEPT
+                and self._watch.current(self._stamps.get(collection)))
+
+    def _read(self, collection: str) -> None:
+        stamp = self._watch.stamp() if self._watch is not None else None
         try:
             raw = self._redis.hgetall(self._key(collection))
         except redis.RedisError as exc:
             if not self._failing:
                 log.warning("registry: Redis unreachable (%s); using the last copy", exc)
             self._failing = True
-            return dict(self._copy.get(collection, {}))
+            if stamp is not None:  # not again at once (a timeout each time), but soon
+                self._stamps[collection] = (-1, stamp[1])
+            return
         self._failing = False
         documents = {}
         for key, value in raw.items():
@@ -40,21 +80,21 @@ class RedisRegistry:
             except ValueError:
                 log.error("registry: %s %r is not JSON; skipped", collection, key)
         self._copy[collection] = documents
-        return dict(documents)
+        if stamp is not None:
+            self._stamps[collection] = stamp
 
-    def put(self, collection: str, key: str, document: dict[str, Any]) -> None:
-        """Store one document, replacing the one with the same id."""
-        self._write(lambda: self._redis.hset(self._key(collection), key, json.dumps(document)))
-
-    def delete(self, collection: str, key: str) -> None:
-        """Remove one document (nothing happens when there is none)."""
-        self._write(lambda: self._redis.hdel(self._key(collection), key))
-
-    def _write(self, action) -> None:
+    def _write(self, collection: str, action) -> None:
         try:
-            action()
+            with self._redis.pipeline(transaction=True) as pipe:
+                action(pipe)
+                if collection not in VOLATILE:
+                    pipe.publish(self._channel, collection)
+                pipe.execute()
         except redis.RedisError as exc:
             raise StoreError(f"Redis unreachable: {exc}") from exc
+        finally:
+            # Read our own write next time, not only once its notice has come back.
+            self._stamps.pop(collection, None)
 
     def _key(self, collection: str) -> str:
         return f"{self._prefix}:registry:{collection}"

@@ -4,17 +4,25 @@ Keys under a prefix, none with an expiry:
 - `{prefix}:snapshot`: JSON `{"version": n, "snapshot": {...}}` (schema-versioned, see codec);
 - `{prefix}:version`: the bare version, so readers check for news without loading the snapshot;
 - `{prefix}:status`: the sync status (last success, last error, cursor), so a restarted sync
-  process continues with a delta.
+  process continues with a delta;
+- `{prefix}:changed`: a pub/sub channel; every write of the snapshot, the status or the registry
+  (heartbeats aside) publishes on it, in the same MULTI/EXEC as the write.
 Snapshot and version are written in one MULTI/EXEC: a reader sees the old pair or the new one.
 Readers keep their last good copy and answer from it while Redis cannot be reached (asking again
 every `RETRY_AFTER_S`, so requests never wait for a timeout each); writes raise `StoreError` so
 the sync cycle fails (and is retried) without losing anything.
+
+With a `Watch` (the app gives its store and registry one), readers also answer from their copy
+while Redis can be reached: the copy stands until something is published, so a kiosk's 304 costs
+no Redis round trip (see `signage.watch`). Reads that do go to Redis are serialised per process,
+so a worker never goes back to a version older than one it has served.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -31,6 +39,7 @@ from signage.codec import (
 )
 from signage.model import CycleRecord, Snapshot, SyncStatus
 from signage.store import HISTORY_LENGTH, StoreError
+from signage.watch import Watch, channel_of
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +51,28 @@ class RedisStore:
 
     def __init__(self, client: redis.Redis, prefix: str = "signage",
                  retry_after_s: float = RETRY_AFTER_S,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 watch: Watch | None = None) -> None:
         self._redis = client
         self._retry_after_s = retry_after_s
         self._monotonic = monotonic
+        self._watch = watch
         self._next_try = 0.0
         names = ("snapshot", "version", "status", "history", "cycles", "requests", "leader")
-        self._keys = {name: f"{prefix}:{name}" for name in names}
+        self._keys = {name: f"{prefix}:{name}" for name in names} | {"changed": channel_of(prefix)}
         self._copy: tuple[int, Snapshot | None] = (0, None)
         self._status = SyncStatus()
+        self._stamps: dict[str, tuple[int, float]] = {}  # copy -> Watch stamp of its read
+        self._reading = {"snapshot": threading.Lock(), "status": threading.Lock()}
         self._reachable = True
+        if watch is not None:
+            watch.on_change(self._prefetch)
+
+    def _prefetch(self) -> None:
+        # Load a new snapshot when its notice comes, not when the first request asks for it:
+        # requests go on with the copy meanwhile.
+        self.current()
+        self.status()
 
     @property
     def reachable(self) -> bool:
@@ -70,8 +91,11 @@ class RedisStore:
 
     def current(self) -> tuple[int, Snapshot | None]:
         """Return the version and its snapshot; the last good copy while Redis is away."""
-        if self._resting():
-            return self._copy
+        self._refresh("snapshot", self._read_current)
+        return self._copy
+
+    def _read_current(self) -> None:
+        stamp = self._watch.stamp() if self._watch is not None else None
         try:
             version = int(self._redis.get(self._keys["version"]) or 0)
             if version != self._copy[0]:
@@ -82,9 +106,35 @@ class RedisStore:
             self._note_reachable(True)
         except redis.RedisError as exc:
             self._note_reachable(False, exc)
+            return
         except (SchemaError, ValueError, KeyError, TypeError) as exc:
             log.error("store: the stored snapshot cannot be read (%s); waiting for a new one", exc)
-        return self._copy
+        if stamp is not None:
+            self._stamps["snapshot"] = stamp
+
+    def _refresh(self, copy: str, read: Callable[[], None]) -> None:
+        """Read a copy from Redis unless it is known to be current.
+
+        One thread reads at a time. With a Watch, the others go on with the copy they have
+        meanwhile (loading a new snapshot takes a while; it is never older than what this
+        process served), unless this process has never read one.
+        """
+        if self._known(copy):
+            return
+        lock = self._reading[copy]
+        if not lock.acquire(blocking=self._watch is None or copy not in self._stamps):
+            return
+        try:
+            if not self._known(copy):  # another thread may have just read it
+                read()
+        finally:
+            lock.release()
+
+    def _known(self, copy: str) -> bool:
+        """Tell whether this process's copy may be served without asking Redis."""
+        if self._resting():
+            return True
+        return self._watch is not None and self._watch.current(self._stamps.get(copy))
 
     def snapshot(self) -> Snapshot | None:
         """Return the current snapshot, None before the first successful sync."""
@@ -96,7 +146,9 @@ class RedisStore:
 
     def replace(self, snapshot: Snapshot) -> int:
         """Store a new snapshot with the next version when its content differs; atomic."""
-        version, old = self.current()
+        with self._reading["snapshot"]:
+            self._read_current()  # the next version follows Redis's, never a copy's alone
+        version, old = self._copy
         if not self._reachable:
             raise StoreError("Redis cannot be reached; the snapshot was not written")
         if snapshot == old and old is not None:
@@ -107,6 +159,7 @@ class RedisStore:
             with self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(self._keys["snapshot"], payload)
                 pipe.set(self._keys["version"], new_version)
+                pipe.publish(self._keys["changed"], "snapshot")
                 pipe.execute()
         except redis.RedisError as exc:
             raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
@@ -115,23 +168,31 @@ class RedisStore:
 
     def status(self) -> SyncStatus:
         """Return the stored sync status (the last one read while Redis is away)."""
-        if self._resting():
-            return self._status
+        self._refresh("status", self._read_status)
+        return self._status
+
+    def _read_status(self) -> None:
+        stamp = self._watch.stamp() if self._watch is not None else None
         try:
             raw = self._redis.get(self._keys["status"])
             if raw is not None:
                 self._status = status_from_json(json.loads(raw))
         except redis.RedisError as exc:
             self._note_reachable(False, exc)
+            return
         except (SchemaError, ValueError, KeyError, TypeError) as exc:
             log.error("store: the stored sync status cannot be read (%s)", exc)
-        return self._status
+        if stamp is not None:
+            self._stamps["status"] = stamp
 
     def write_status(self, status: SyncStatus) -> None:
         """Record the sync status."""
         self._status = status
         try:
-            self._redis.set(self._keys["status"], json.dumps(status_to_json(status)))
+            with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._keys["status"], json.dumps(status_to_json(status)))
+                pipe.publish(self._keys["changed"], "status")
+                pipe.execute()
         except redis.RedisError as exc:
             raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
 

@@ -1,0 +1,272 @@
+"""Worker copies on Redis, against real redis-servers: readers keep their copies (no Redis
+command per read) until a write is published on the change channel, see every change within
+about a second, resubscribe after Redis restarts, fall back to reading Redis while they cannot
+listen, and never go back to an older version; a board's 304 or cached 200 costs no Redis
+command, and a page is rendered once however many kiosks ask for it at the same time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+import redis
+from flask import template_rendered
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from signage import create_app
+from signage.registry_redis import RedisRegistry
+from signage.store_redis import RedisStore
+from signage.sync import SyncEngine
+from signage.watch import FALLBACK_READ_S, Watch, channel_of
+from tests.conftest import SCHEDULE, TZ, RedisServer, free_port, untis_settings
+
+READS = ("get", "hgetall")
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A Redis server of this test's own: its command counts are this test's."""
+    started = RedisServer(tmp_path).start()
+    yield started
+    started.stop()
+
+
+class Redises:
+    """Makes clients, watches and stores on one server, and closes the clients at the end."""
+
+    def __init__(self, server: RedisServer) -> None:
+        self.server = server
+        self.clients: list[redis.Redis] = []
+
+    def client(self, url: str | None = None, **options) -> redis.Redis:
+        self.clients.append(redis.Redis.from_url(url or self.server.url, socket_timeout=1,
+                                                 socket_connect_timeout=1, **options))
+        return self.clients[-1]
+
+    def watch(self, url: str | None = None, **options) -> Watch:
+        """Return a Watch as the app makes one: its own client, without retries."""
+        return Watch(self.client(url, retry=Retry(NoBackoff(), 0)), channel_of("p"), **options)
+
+    def store(self, watched: bool = True, **options) -> RedisStore:
+        """Return a store under the prefix "p"; a worker's (watched) or a writer's."""
+        return RedisStore(self.client(), "p", watch=self.watch() if watched else None, **options)
+
+
+@pytest.fixture
+def make(server):
+    redises = Redises(server)
+    yield redises
+    for client in redises.clients:
+        client.close()
+
+
+def calls(server: RedisServer, *commands: str) -> int:
+    """Return how often the server ran these commands (no names: all but our own INFO, the
+    HELLO of our connection, and the listeners' PINGs)."""
+    with redis.Redis.from_url(server.url) as raw:
+        stats = raw.info("commandstats")
+    counts = {name.removeprefix("cmdstat_"): v["calls"] for name, v in stats.items()}
+    if commands:
+        return sum(counts.get(command, 0) for command in commands)
+    return sum(n for command, n in counts.items() if command not in ("info", "hello", "ping"))
+
+
+def until(check, timeout_s: float = 5.0):
+    """Return the first truthy result of `check` within the time, else the last result."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := check()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return result
+
+
+def settled(store: RedisStore) -> bool:
+    """Wait until the store listens and its copies are read (the first notice loads them)."""
+    store.current()  # the first read starts the listening thread
+    return until(lambda: store._watch.live and store._known("snapshot")
+                 and store._known("status"))
+
+
+def test_reads_cost_no_redis_command_and_a_replace_reaches_the_other_store(
+        server, make, source, clock, fake):
+    writer, reader = make.store(watched=False), make.store()
+    engine = SyncEngine(source, writer, TZ, 2, SCHEDULE)
+    engine.run_cycle(clock())
+    assert settled(reader)
+    assert reader.version() == 1 and reader.status().last_success is not None
+    before = calls(server, *READS)
+    for _ in range(200):
+        reader.current()
+        reader.status()
+    assert calls(server, *READS) == before  # 400 reads, not one GET
+    clock.advance(minutes=2)
+    fake.update_period(1010, status="CANCELLED")
+    assert engine.run_cycle(clock()).version == 2
+    assert until(lambda: reader.version() == 2, 1.0)  # within about a second
+    assert until(lambda: reader.status() == writer.status(), 1.0)
+
+
+def test_announcements_reach_every_worker_and_heartbeats_are_not_announced(server, make):
+    one = RedisRegistry(make.client(), "p", watch=make.watch())
+    two = RedisRegistry(make.client(), "p", watch=make.watch())
+    assert two.items("announcements") == {}
+    assert until(lambda: two._watch.live)
+    one.put("announcements", "a1", {"id": "a1", "text": "Hitzefrei"})
+    assert until(lambda: two.items("announcements") == {"a1": {"id": "a1",
+                                                              "text": "Hitzefrei"}}, 1.0)
+    # A read may have seen the write before its notice came: it is read once more, then kept.
+    assert until(lambda: two.items("announcements") and two._known("announcements"))
+    before = calls(server, "hgetall")
+    for _ in range(100):
+        two.items("announcements")
+    assert calls(server, "hgetall") == before
+    published = calls(server, "publish")
+    one.put("heartbeats", "d1", {"seen": "now"})
+    assert calls(server, "publish") == published  # a kiosk's poll invalidates nothing
+    assert two.items("heartbeats") == {"d1": {"seen": "now"}}  # always read from Redis
+    one.delete("announcements", "a1")
+    assert until(lambda: two.items("announcements") == {}, 1.0)
+
+
+def test_a_worker_reads_its_own_registry_write_at_once(make):
+    registry = RedisRegistry(make.client(), "p", watch=make.watch())
+    assert registry.items("displays") == {}
+    registry.put("displays", "d1", {"id": "d1"})
+    assert registry.items("displays") == {"d1": {"id": "d1"}}  # not only after the notice
+
+
+def test_readers_resubscribe_after_redis_restarts_and_miss_no_change(server, make, source,
+                                                                    clock, fake):
+    writer, reader = make.store(watched=False, retry_after_s=0), make.store(retry_after_s=0)
+    engine = SyncEngine(source, writer, TZ, 2, SCHEDULE)
+    engine.run_cycle(clock())
+    assert settled(reader) and reader.version() == 1
+    server.stop()
+    assert until(lambda: not reader._watch.live)
+    assert reader.version() == 1 and reader.snapshot() is not None  # the last good copy
+    server.start()  # the same port, empty, as after a crash without a disk
+    clock.advance(minutes=2)
+    fake.update_period(1010, status="CANCELLED")
+    assert engine.run_cycle(clock()).outcome in ("full", "delta")
+    assert until(lambda: reader.version() == writer.version() == 2)
+    assert settled(reader)
+    before = calls(server, *READS)
+    for _ in range(100):
+        reader.current()
+    assert calls(server, *READS) == before  # listening again: reads are free again
+
+
+def test_a_change_made_while_the_subscription_is_down_is_not_missed(server, make, source,
+                                                                    clock, fake):
+    writer, reader = make.store(watched=False), make.store()
+    engine = SyncEngine(source, writer, TZ, 2, SCHEDULE)
+    engine.run_cycle(clock())
+    assert settled(reader)
+    with redis.Redis.from_url(server.url) as raw:
+        raw.client_kill_filter(_type="pubsub")  # the notices' connection drops
+        clock.advance(minutes=2)
+        fake.update_period(1010, status="CANCELLED")
+        engine.run_cycle(clock())  # published while nobody listens
+    assert until(lambda: reader.version() == 2, 3.0)
+
+
+def test_without_notices_readers_read_redis_at_most_every_second(server, make, source, clock):
+    ticks = [0.0]
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"  # the notices cannot be heard at all
+    reader = RedisStore(make.client(), "p",
+                        watch=make.watch(nowhere, monotonic=lambda: ticks[0]))
+    SyncEngine(source, make.store(watched=False), TZ, 2, SCHEDULE).run_cycle(clock())
+    assert reader.version() == 1
+    before = calls(server, "get")
+    ticks[0] = FALLBACK_READ_S * 0.9
+    for _ in range(50):
+        reader.current()
+    assert calls(server, "get") == before  # the copy stands for a second
+    ticks[0] = FALLBACK_READ_S * 1.1
+    reader.current()
+    assert calls(server, "get") == before + 1  # then Redis is asked again (the version)
+
+
+def test_a_reader_never_goes_back_to_an_older_version(make, source, clock):
+    writer, reader = make.store(watched=False), make.store()
+    SyncEngine(source, writer, TZ, 2, SCHEDULE).run_cycle(clock())
+    assert settled(reader)
+    small = writer.snapshot()
+    # A school-sized snapshot: its loading takes long enough for the reads to overlap.
+    base = replace(small, periods={n * 10_000 + p.id: replace(p, id=n * 10_000 + p.id)
+                                   for n in range(30) for p in small.periods.values()})
+    served = [0]
+    lock = threading.Lock()
+    older: list[tuple[int, int]] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            with lock:
+                floor = served[0]  # what this process had served when this request came
+            version = reader.version()
+            with lock:
+                if version < floor:
+                    older.append((version, floor))
+                served[0] = max(served[0], version)
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for i in range(30):
+        writer.replace(replace(base, school=f"Testschule {i}"))
+    assert until(lambda: served[0] == writer.version() == 31)
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert older == []
+
+
+def test_a_board_answered_304_or_from_the_render_cache_costs_no_redis_command(
+        server, make, source, clock, fake):
+    SyncEngine(source, make.store(watched=False), TZ, 2, SCHEDULE).run_cycle(clock())
+    app = create_app({**untis_settings(fake), "REDIS_URL": server.url, "REDIS_PREFIX": "p",
+                      "DAYS_AHEAD": 2})
+    app.extensions["signage"].clock = clock
+    client = app.test_client()
+    first = client.get("/board/overview")
+    assert first.status_code == 200
+    tag = first.headers["ETag"]
+    assert settled(app.extensions["signage"].store)
+    client.get("/board/overview")  # reads the announcements again after the subscription
+    before = calls(server)
+    for _ in range(50):
+        assert client.get("/board/overview", headers={"If-None-Match": tag}).status_code == 304
+        assert client.get("/board/overview").data == first.data
+    assert calls(server) == before
+    app.extensions["signage"].store.client.close()
+
+
+def test_requests_for_a_page_being_rendered_wait_for_that_render(server, make, source, clock,
+                                                                 fake):
+    SyncEngine(source, make.store(watched=False), TZ, 2, SCHEDULE).run_cycle(clock())
+    app = create_app({**untis_settings(fake), "REDIS_URL": server.url, "REDIS_PREFIX": "p",
+                      "DAYS_AHEAD": 2})
+    app.extensions["signage"].clock = clock
+    assert app.test_client().get("/robots.txt").status_code == 200
+    renders: list[str] = []
+    start = threading.Barrier(8)
+    pages: list[bytes] = []
+
+    def ask() -> None:
+        client = app.test_client()
+        start.wait()
+        pages.append(client.get("/board/overview").data)
+
+    with template_rendered.connected_to(lambda _app, template, context: renders.append(
+            template.name), app):
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(pages) == 8 and len(set(pages)) == 1
+    assert renders.count("board.html") == 1  # one render, not one per kiosk
+    app.extensions["signage"].store.client.close()
