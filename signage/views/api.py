@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
+from signage.caching import page
 from signage.plan import (
     BOARD_CATEGORIES,
     board_names,
@@ -36,6 +37,16 @@ def changes():
     tag = etag(version, last_success, day, sorted(filters.items()))
     if tag in request.if_none_match:  # before any rendering: the kiosk's cheap path
         return Response(status=304, headers={"ETag": f'"{tag}"'})
+    # Cached like a board, under its ETag (which names everything the body depends on).
+    body = page(rt.store, f"api:{tag}", lambda: current_app.json.dumps(
+        _changes(snapshot, day, filters, last_success)) + "\n")
+    response = Response(body, mimetype="application/json")
+    response.set_etag(tag)
+    return response
+
+
+def _changes(snapshot, day, filters, last_success) -> dict:
+    """Return the body of a changes answer."""
     rows = change_rows(snapshot, day)
     for kind, name in filters.items():
         rows = rows_for(rows, BOARD_CATEGORIES[kind], name)
@@ -48,9 +59,7 @@ def changes():
     if not snapshot.covers(day):
         body["window"] = {"start": snapshot.window_start.isoformat(),
                           "end": snapshot.window_end.isoformat()}
-    response = jsonify(body)
-    response.set_etag(tag)
-    return response
+    return body
 
 
 def _names(kind: str):
