@@ -83,10 +83,9 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
         view = "changes" if param("view") == "changes" else "day"
         rows_per_page = _rows_param()
     part = param("part") == "board"
-    poll = {"poll_s": min(KIOSK_POLL_S, rt.settings.refresh_s), "poll_url": _poll_url()}
     notices = notices_for(kind, raw_name, display, snapshot)
     if snapshot is None:
-        return _render_empty(kind, raw_name, fresh, theme, part, poll, notices)
+        return _render_empty(kind, raw_name, fresh, theme, part, _poll(), notices)
     name = name_param(snapshot, kind, raw_name) if raw_name is not None else None
     day = day_param(display_day(snapshot, now, rt.settings.switch_day_at))
     # The page and its board region share one ETag: the kiosk script starts from the page's.
@@ -97,7 +96,7 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
         return Response(status=304, headers={"ETag": f'"{tag}"'})
     html = page(rt.store, f"{tag}:{'part' if part else 'page'}", lambda: _render(
         kind, name, day, view, rows_per_page, part, theme, tag, snapshot, fresh, now,
-        {**poll, "notices": notices, "version": version}))
+        {**_poll(), "notices": notices, "version": version}))
     response = Response(html)
     response.set_etag(tag)
     response.cache_control.no_cache = True
@@ -129,6 +128,11 @@ def _render(kind, name, day, view, rows_per_page, part, theme, tag, snapshot, fr
         "now": _now_and_next(rows, now) if day == now.date() else (None, None),
     }
     return render_template("_board_region.html" if part else "board.html", **context)
+
+
+def _poll() -> dict:
+    """Return how the kiosk script polls this board: how often, and where."""
+    return {"poll_s": min(KIOSK_POLL_S, runtime().settings.refresh_s), "poll_url": _poll_url()}
 
 
 def _poll_url() -> str:
