@@ -49,7 +49,8 @@ def init_login_limits(app, storage_uri: str, options: dict) -> None:
 def current_display() -> Display | None:
     """Return the display whose token this request carries, or None."""
     if "display" not in g:
-        token = request.cookies.get(DISPLAY_COOKIE)
+        cookies = request.cookies  # `in` first: MultiDict.get raises and catches a KeyError
+        token = cookies[DISPLAY_COOKIE] if DISPLAY_COOKIE in cookies else None
         g.display = None
         if token and len(token) < 100:
             for doc in runtime().registry.items("displays").values():
@@ -62,6 +63,8 @@ def current_display() -> Display | None:
 
 def role() -> str | None:
     """Return the login's role, `admin` or `staff`, or None."""
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        return None  # no login, and the session stays untouched (a kiosk poll's cheap path)
     value = session.get("role")
     return value if value in ("admin", "staff") else None
 

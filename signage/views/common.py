@@ -48,9 +48,12 @@ def visible(rows: Iterable[ChangeRow], snapshot: Snapshot) -> list[ChangeRow]:
                       show_notes=settings.public_notes)
 
 
+_TIMES = (date, datetime)
+
+
 def etag(*parts: object) -> str:
     """Return an ETag naming everything an answer depends on, the profile included (a hash:
     names may hold characters an ETag may not)."""
-    key = json.dumps([p.isoformat() if isinstance(p, date | datetime) else p for p in parts]
+    key = json.dumps([p.isoformat() if isinstance(p, _TIMES) else p for p in parts]
                      + [profile()], default=str)
     return hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
