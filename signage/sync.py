@@ -123,8 +123,13 @@ class SyncEngine:
         return today, min(end, max(today, last_day(today))) if last_day is not None else end
 
     def _due(self, now: datetime, status: SyncStatus) -> bool:
-        # A second of slack: the scheduler's tick and the back-off deadline may land together.
-        if status.not_before is not None and now + timedelta(seconds=1) < status.not_before:
+        slack = timedelta(seconds=1)  # the scheduler's tick and a deadline may land together
+        if status.last_attempt is not None and status.last_attempt > now + slack:
+            # Our clock stepped back (NTP): deadlines taken on the old clock mean nothing now.
+            log.warning("sync: the clock went back %s: not waiting for deadlines set before",
+                        status.last_attempt - now)
+            return True
+        if status.not_before is not None and now + slack < status.not_before:
             return False
         local = now.astimezone(self.tz)
         if status.last_attempt is None or in_school_hours(
@@ -154,7 +159,10 @@ class SyncEngine:
         if gained is not None:
             upsert(periods, names, gained, start, end, old)
         upserts = upsert(periods, names, changes.batch, start, end, old)
-        gone = set(changes.deleted)
+        # An id both deleted and in the answer was deleted and put back between the cursor and
+        # now: it stands (should the deletion be the later event, the overlapping cursor's next
+        # cycle reports it again without the period).
+        gone = set(changes.deleted) - {p.id for p in changes.batch.periods}
         if changes.complete:
             self._guard_empty(held(periods, changes.batch), changes.batch, start, end)
             gone |= periods.keys() - {p.id for p in changes.batch.periods}

@@ -275,7 +275,25 @@ def op_touch(school: School, arg: int) -> None:
         school.put(p, "saved unchanged")
 
 
+def op_move_anywhere(school: School, arg: int) -> None:
+    """Move a period to any day the upstream holds, in or out of the window."""
+    p = school.pick(arg)
+    if p is None:
+        return
+    day, unit = UPSTREAM_DAYS[(arg >> 8) % len(UPSTREAM_DAYS)], (arg >> 12) % len(BELLS)
+    p.update(_slot(day, unit), status="CHANGED" if p["status"] == "REGULAR" else p["status"])
+    school.put(p, f"moved to {day} unit {unit + 1}")
+
+
+def op_recreate_same_id(school: School, arg: int) -> None:
+    """Put a deleted period back under its own id (an undo upstream)."""
+    if school.graveyard:
+        ids = sorted(school.graveyard)
+        school.put(dict(school.graveyard[ids[arg % len(ids)]]), "re-created under its own id")
+
+
 OPERATIONS_BY_KIND: list[Callable[[School, int], None]] = [
+    op_move_anywhere, op_recreate_same_id,
     op_status, op_substitute, op_room, op_note, op_create, op_delete, op_move, op_relocate,
     op_double, op_recreate, op_exam, op_outside, op_touch,
 ]

@@ -129,6 +129,26 @@ def test_failures_back_off_and_recover_by_themselves(engine, store, fake, clock)
     assert store.status().failures == 0
 
 
+@pytest.mark.parametrize(
+    ("evening", "fault"),
+    [pytest.param(True, None, id="in the evening, idle polling"),
+     pytest.param(False, Fault("timetable", status=500, times=2), id="while backing off")],
+)
+def test_a_clock_stepped_back_hours_does_not_stop_the_sync(engine, store, fake, clock,
+                                                           evening, fault):
+    if evening:
+        clock.set_local(datetime.combine(MONDAY, time(19, 0)))
+    engine.run_cycle(clock())
+    if fault is not None:
+        fake.inject(fault)
+        engine.run_cycle(clock.advance(seconds=60))
+        engine.run_cycle(clock.advance(seconds=60))
+        assert store.status().not_before > clock()
+    clock.advance(hours=-2)  # NTP steps our clock back
+    assert engine.run_cycle(clock.advance(seconds=60)).outcome == "delta"
+    assert engine.run_cycle(clock.advance(seconds=60 if not evening else 900)).outcome == "delta"
+
+
 def test_retry_after_sets_the_next_try(engine, store, fake, clock):
     engine.run_cycle(clock())
     fake.inject(Fault("timetable", status=429, headers={"Retry-After": "600"}))

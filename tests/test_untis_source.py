@@ -165,7 +165,29 @@ def test_changes_send_the_cursor_in_utc_to_both_endpoints(fake, source, clock):
     timetable, deleted = [r for r in fake.requests if r.endpoint in ("timetable", "deleted")]
     assert timetable.params["dateLastModifiedAfter"] == ["2026-11-23T08:00:00"]
     assert deleted.params["dateLastModifiedAfter"] == ["2026-11-23T08:00:00"]
-    assert timetable.params["start"] == ["2026-11-23"] and timetable.params["end"] == ["2026-11-25"]
+    # Five weeks around the window: a period moved out of it is seen too.
+    assert timetable.params["start"] == ["2026-10-19"] and timetable.params["end"] == ["2026-12-30"]
+
+
+def test_a_period_moved_out_of_the_window_leaves_the_copy_at_the_next_delta(fake, engine, store,
+                                                                            clock):
+    engine.run_cycle(clock())
+    clock.advance(minutes=2)
+    fake.update_period(2010, start="2026-11-30T08:00", end="2026-11-30T08:45")
+    assert engine.run_cycle(clock()).outcome == "delta"
+    assert 2010 not in store.snapshot().periods
+
+
+def test_a_period_deleted_and_put_back_under_its_id_stays(fake, engine, store, clock):
+    engine.run_cycle(clock())
+    kept = dict(fake.periods[1010])
+    fake.delete_period(1010)
+    clock.advance(seconds=20)
+    fake.put_period(kept)
+    for _ in range(3):  # the deletion stays in deleted-periods while the cursor overlaps it
+        clock.advance(minutes=2)
+        assert engine.run_cycle(clock()).outcome == "delta"
+        assert 1010 in store.snapshot().periods
 
 
 @pytest.fixture

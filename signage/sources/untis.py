@@ -23,7 +23,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,7 @@ from signage.sources.untis_parse import parse_deleted, parse_timetable
 API_PATH = "/WebUntis/api/rest/extern/v3"
 TOKEN_PATH = "/WebUntis/api/sso/v3/{tenant}/token"  # noqa: S105 - a path, not a secret
 TOKEN_MARGIN_S = 30.0
+DELTA_MARGIN_DAYS = 35  # deltas ask this far around the window (moves out of it; see below)
 
 
 class UntisSource:
@@ -92,7 +93,10 @@ class UntisSource:
     def fetch_changes(self, start: date, end: date, since: datetime) -> Changes:
         """Return the periods modified after `since` (UTC) and the ids deleted since then."""
         cursor = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        params = {"start": start.isoformat(), "end": end.isoformat(),
+        # The upstream filters by a period's date now: one moved out of the window (or, across
+        # midnight, to the day just dropped) is only seen with a wider range.
+        margin = timedelta(days=DELTA_MARGIN_DAYS)
+        params = {"start": (start - margin).isoformat(), "end": (end + margin).isoformat(),
                   "dateLastModifiedAfter": cursor}
         batch = parse_timetable(self._get("/timetable", params), self._tz)
         deleted = parse_deleted(
