@@ -68,7 +68,7 @@ class MemoryStore:
         """Swap in a new snapshot atomically; bump the version when the content differs."""
         with self._lock:
             version, old = self._current
-            if snapshot != old:
+            if snapshot is not old and snapshot != old:
                 # One tuple assignment: readers get the old pair or the new one, never a mix.
                 self._current = (version + 1, snapshot)
             return self._current[0]

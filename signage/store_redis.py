@@ -61,6 +61,7 @@ class RedisStore:
         names = ("snapshot", "version", "status", "history", "cycles", "requests", "leader")
         self._keys = {name: f"{prefix}:{name}" for name in names} | {"changed": channel_of(prefix)}
         self._copy: tuple[int, Snapshot | None] = (0, None)
+        self._stored = 0  # the version Redis held when last read (0: none, e.g. emptied)
         self._status = SyncStatus()
         self._stamps: dict[str, tuple[int, float]] = {}  # copy -> Watch stamp of its read
         self._reading = {"snapshot": threading.Lock(), "status": threading.Lock()}
@@ -98,6 +99,7 @@ class RedisStore:
         stamp = self._watch.stamp() if self._watch is not None else None
         try:
             version = int(self._redis.get(self._keys["version"]) or 0)
+            self._stored = version
             if version != self._copy[0]:
                 raw = self._redis.get(self._keys["snapshot"])
                 if raw is not None:
@@ -151,8 +153,8 @@ class RedisStore:
         version, old = self._copy
         if not self._reachable:
             raise StoreError("Redis cannot be reached; the snapshot was not written")
-        if snapshot == old and old is not None:
-            return version
+        if old is not None and (snapshot is old or snapshot == old) and self._stored == version:
+            return version  # a Redis that lost its data (restarted empty) is written again
         new_version = version + 1
         payload = json.dumps({"version": new_version, "snapshot": snapshot_to_json(snapshot)})
         try:
@@ -164,6 +166,7 @@ class RedisStore:
         except redis.RedisError as exc:
             raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
         self._copy = (new_version, snapshot)
+        self._stored = new_version
         return new_version
 
     def status(self) -> SyncStatus:

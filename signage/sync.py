@@ -150,7 +150,10 @@ class SyncEngine:
             gained = self.source.fetch_window(max(old.window_end + timedelta(days=1), start), end)
         changes = self.source.fetch_changes(start, end, status.cursor)
         if gained is None and _nothing_new(old, changes, start, end):
-            # The usual quiet cycle: no copy of the window, no new snapshot to compare.
+            # The usual quiet cycle: no copy of the window, no new snapshot to compare. The same
+            # snapshot is handed back, so a store that lost it (Redis restarted empty) has it
+            # again.
+            self.store.replace(old)
             self._succeed(now, status, changes.batch, full=False)
             log.info("sync: delta, nothing changed, version %d", self.store.version())
             return CycleResult("delta", self.store.version())

@@ -20,7 +20,7 @@ from signage.codec import (
 )
 from signage.store_redis import RETRY_AFTER_S, RedisStore
 from signage.sync import SyncEngine
-from tests.conftest import SCHEDULE, TZ, RedisServer, untis_settings
+from tests.conftest import MONDAY, SCHEDULE, TZ, RedisServer, untis_settings
 
 
 @pytest.fixture
@@ -176,3 +176,27 @@ def test_a_snapshot_of_another_schema_is_refused_with_a_clear_log_line(redis_url
     reader = store_at(redis_url, redis_prefix)
     assert reader.current() == (0, None)  # no data rather than misread data
     assert "schema 99; this signage reads 1" in caplog.text
+
+
+def test_a_redis_restarted_empty_gets_the_snapshot_back_without_any_upstream_change(
+        source, fake, clock, tmp_path, store_at):
+    server = RedisServer(tmp_path).start()
+    try:
+        writer = store_at(server.url, "empty", retry_after_s=0)
+        engine = SyncEngine(source, writer, TZ, 2, SCHEDULE)
+        engine.run_cycle(clock())
+        version = writer.version()
+        server.stop()
+        server.start()  # back on the same port, empty (no persistence)
+        clock.advance(minutes=2)
+        assert engine.run_cycle(clock()).outcome == "delta"  # nothing changed upstream
+        worker = create_app({**untis_settings(fake), "REDIS_URL": server.url,
+                             "REDIS_PREFIX": "empty", "DAYS_AHEAD": 2})
+        worker.extensions["signage"].clock = clock
+        client = worker.test_client()
+        assert client.get(f"/board/overview?date={MONDAY}").status_code == 200
+        assert client.get("/api/v1/classes").get_json() == ["5a", "5b", "10a"]
+        assert worker.extensions["signage"].store.version() > version  # never an older one
+        worker.extensions["signage"].store.client.close()
+    finally:
+        server.stop()
