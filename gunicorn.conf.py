@@ -16,3 +16,13 @@ keepalive = 5  # kiosks poll every 30 s or so; reuse their connections
 accesslog = "-"
 # The path without its query string: query parameters may carry tokens (display pairing).
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+def post_worker_init(worker):
+    """Read the store once as the worker starts: should Redis be away when its first request
+    comes, it answers from this copy instead of "no timetable data yet" (a deploy or a crash
+    during a Redis outage must not blank the screens)."""
+    runtime = getattr(worker.wsgi, "extensions", {}).get("signage")
+    if runtime is not None:
+        runtime.store.current()
+        runtime.store.status()
