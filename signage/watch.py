@@ -7,7 +7,7 @@ on. A copy read at the current epoch is current while the subscription is live; 
 subscription (not yet, or lost) a copy stands for at most `FALLBACK_READ_S`, so a change shows
 within about a second either way. The thread starts with the first reader of each process
 (after gunicorn's fork, never in the app factory), pings a quiet channel, resubscribes after an
-error, and ends when its Watch is no longer used.
+error, and ends when its Watch is closed or no longer used.
 """
 
 from __future__ import annotations
@@ -49,12 +49,17 @@ class Watch:
         self._state = (0, False)  # (epoch, live), swapped as one: read without a lock
         self._pid: int | None = None
         self._lock = threading.Lock()
+        self._closed = threading.Event()
         self._listeners: list[Callable[[], None]] = []
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call `listener` in the watching thread after each notice (e.g. to load a new
         snapshot before a request asks for it)."""
         self._listeners.append(listener)
+
+    def close(self) -> None:
+        """Stop listening (the thread ends within LISTEN_S); copies then stand a second each."""
+        self._closed.set()
 
     def stamp(self) -> tuple[int, float]:
         """Return the mark for a copy about to be read from Redis (take it before reading)."""
@@ -102,19 +107,16 @@ class Watch:
 
 
 def _listen(ref: weakref.ReferenceType[Watch]) -> None:
-    """Subscribe and listen until the Watch is gone (holding it only briefly, so it can go)."""
+    """Subscribe and listen until the Watch is closed or gone (holding it only briefly)."""
     pid = os.getpid()
-    watch = ref()
-    while watch is not None and watch._pid == pid:
-        client, channel = watch.client, watch.channel
-        was_live = watch.live
+    while (watch := _open(ref, pid)) is not None:
+        client, channel, was_live = watch.client, watch.channel, watch.live
         del watch
         pubsub = client.pubsub()
         try:
             pubsub.subscribe(channel)
             quiet_since, pinged = time.monotonic(), False
-            while (watch := ref()) is not None:
-                del watch
+            while _open(ref, pid) is not None:
                 message = pubsub.get_message(timeout=LISTEN_S)
                 if message is None:
                     if time.monotonic() - quiet_since < PING_S:
@@ -125,12 +127,12 @@ def _listen(ref: weakref.ReferenceType[Watch]) -> None:
                     quiet_since, pinged = time.monotonic(), True
                     continue
                 quiet_since, pinged = time.monotonic(), False
-                if (watch := ref()) is not None:
+                if (watch := _open(ref, pid)) is not None:
                     watch._heard(message)
                     was_live = watch.live
                     del watch
         except (redis.RedisError, OSError, ValueError) as exc:  # ValueError: closed under us
-            if was_live:
+            if was_live and _open(ref, pid) is not None:
                 log.warning("store: lost the change notices (%s); reading Redis every %.0f s "
                             "until they are back", type(exc).__name__, FALLBACK_READ_S)
         except Exception:  # a loop boundary: the thread must outlive one odd message
@@ -140,5 +142,13 @@ def _listen(ref: weakref.ReferenceType[Watch]) -> None:
                 watch._lost()
                 del watch
             pubsub.close()
-        time.sleep(RESUBSCRIBE_S)
-        watch = ref()
+        if _open(ref, pid) is not None:
+            time.sleep(RESUBSCRIBE_S)
+
+
+def _open(ref: weakref.ReferenceType[Watch], pid: int) -> Watch | None:
+    """Return the Watch while this process's thread should listen for it, else None."""
+    watch = ref()
+    if watch is None or watch._pid != pid or watch._closed.is_set():
+        return None
+    return watch

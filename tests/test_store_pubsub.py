@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 import redis
-from flask import template_rendered
+from flask import Flask, template_rendered
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -40,6 +40,7 @@ class Redises:
     def __init__(self, server: RedisServer) -> None:
         self.server = server
         self.clients: list[redis.Redis] = []
+        self.watches: list[Watch] = []
 
     def client(self, url: str | None = None, **options) -> redis.Redis:
         self.clients.append(redis.Redis.from_url(url or self.server.url, socket_timeout=1,
@@ -48,7 +49,18 @@ class Redises:
 
     def watch(self, url: str | None = None, **options) -> Watch:
         """Return a Watch as the app makes one: its own client, without retries."""
-        return Watch(self.client(url, retry=Retry(NoBackoff(), 0)), channel_of("p"), **options)
+        self.watches.append(Watch(self.client(url, retry=Retry(NoBackoff(), 0)), channel_of("p"),
+                                  **options))
+        return self.watches[-1]
+
+    def app(self, fake) -> Flask:
+        """Return a worker's app on this server (closed at the end like the stores)."""
+        app = create_app({**untis_settings(fake), "REDIS_URL": self.server.url,
+                          "REDIS_PREFIX": "p", "DAYS_AHEAD": 2})
+        store = app.extensions["signage"].store
+        self.clients.append(store.client)
+        self.watches.append(store._watch)
+        return app
 
     def store(self, watched: bool = True, **options) -> RedisStore:
         """Return a store under the prefix "p"; a worker's (watched) or a writer's."""
@@ -59,6 +71,8 @@ class Redises:
 def make(server):
     redises = Redises(server)
     yield redises
+    for watch in redises.watches:
+        watch.close()  # no listener outlives its test (and logs into another's)
     for client in redises.clients:
         client.close()
 
@@ -227,8 +241,7 @@ def test_a_reader_never_goes_back_to_an_older_version(make, source, clock):
 def test_a_board_answered_304_or_from_the_render_cache_costs_no_redis_command(
         server, make, source, clock, fake):
     SyncEngine(source, make.store(watched=False), TZ, 2, SCHEDULE).run_cycle(clock())
-    app = create_app({**untis_settings(fake), "REDIS_URL": server.url, "REDIS_PREFIX": "p",
-                      "DAYS_AHEAD": 2})
+    app = make.app(fake)
     app.extensions["signage"].clock = clock
     client = app.test_client()
     first = client.get("/board/overview")
@@ -241,14 +254,12 @@ def test_a_board_answered_304_or_from_the_render_cache_costs_no_redis_command(
         assert client.get("/board/overview", headers={"If-None-Match": tag}).status_code == 304
         assert client.get("/board/overview").data == first.data
     assert calls(server) == before
-    app.extensions["signage"].store.client.close()
 
 
 def test_requests_for_a_page_being_rendered_wait_for_that_render(server, make, source, clock,
                                                                  fake):
     SyncEngine(source, make.store(watched=False), TZ, 2, SCHEDULE).run_cycle(clock())
-    app = create_app({**untis_settings(fake), "REDIS_URL": server.url, "REDIS_PREFIX": "p",
-                      "DAYS_AHEAD": 2})
+    app = make.app(fake)
     app.extensions["signage"].clock = clock
     assert app.test_client().get("/robots.txt").status_code == 200
     renders: list[str] = []
@@ -269,4 +280,12 @@ def test_requests_for_a_page_being_rendered_wait_for_that_render(server, make, s
             thread.join()
     assert len(pages) == 8 and len(set(pages)) == 1
     assert renders.count("board.html") == 1  # one render, not one per kiosk
-    app.extensions["signage"].store.client.close()
+
+
+def test_a_closed_watch_stops_listening_and_copies_stand_a_second_again(make, source, clock):
+    SyncEngine(source, make.store(watched=False), TZ, 2, SCHEDULE).run_cycle(clock())
+    reader = make.store()
+    assert settled(reader)
+    reader._watch.close()
+    assert until(lambda: not reader._watch.live, 3.0)
+    assert reader.version() == 1
