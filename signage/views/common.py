@@ -5,9 +5,8 @@ public screen never gets a staff answer from a cache)."""
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import abort
 
@@ -48,12 +47,9 @@ def visible(rows: Iterable[ChangeRow], snapshot: Snapshot) -> list[ChangeRow]:
                       show_notes=settings.public_notes)
 
 
-_TIMES = (date, datetime)
-
-
 def etag(*parts: object) -> str:
     """Return an ETag naming everything an answer depends on, the profile included (a hash:
-    names may hold characters an ETag may not)."""
-    key = json.dumps([p.isoformat() if isinstance(p, _TIMES) else p for p in parts]
-                     + [profile()], default=str)
+    names may hold characters an ETag may not). Parts are plain values (numbers, strings,
+    dates, None, lists and tuples of them), whose repr is the same in every worker."""
+    key = repr((*parts, profile()))
     return hashlib.blake2s(key.encode(), digest_size=12).hexdigest()

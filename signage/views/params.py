@@ -16,10 +16,11 @@ MAX_PARAM_CHARS = 64
 
 def param(name: str) -> str | None:
     """Return a query parameter (the first of repeated ones); 400 when absurdly long."""
-    if name not in request.args:  # MultiDict.get raises and catches a KeyError for a missing key:
-        return None  # a cost on every kiosk poll, which names few of the parameters asked for
-    value = request.args.get(name)
-    if value is not None and len(value) > MAX_PARAM_CHARS:
+    args = request.args
+    if name not in args:  # MultiDict.get raises and catches a KeyError for a missing key: a
+        return None  # cost on every kiosk poll, which names few of the parameters asked for
+    value = args[name]
+    if len(value) > MAX_PARAM_CHARS:
         abort(400, f"parameter {name!r} is longer than {MAX_PARAM_CHARS} characters")
     return value
 
