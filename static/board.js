@@ -17,6 +17,8 @@
   var loadedDay = null;
   var staleBadge = document.getElementById("stale-badge");
   var pageTimer = null;
+  var pageIndex = 0;         // the overview page on show
+  var pageShownAt = Date.now();
   var timeFormat = new Intl.DateTimeFormat("de-DE", {
     hour: "2-digit", minute: "2-digit", hour12: false, timeZone: board.dataset.tz || undefined
   });
@@ -74,19 +76,23 @@
     });
   }
 
+  // A swap keeps the page on show and its dwell: on a busy morning the board changes more often
+  // than a page's dwell, and starting over at page 1 each time never showed the later pages.
   function rotatePages() {
     if (pageTimer) { clearTimeout(pageTimer); pageTimer = null; }
     var pages = board.querySelectorAll(".page");
-    if (pages.length < 2) { return; }
-    var index = 0;
-    function show() {
-      pages.forEach(function (page, i) { page.hidden = i !== index; });
+    if (pages.length < 2) { pageIndex = 0; pageShownAt = Date.now(); return; }
+    if (pageIndex >= pages.length) { pageIndex = 0; pageShownAt = Date.now(); }
+    function dwellMs() { return Number(pages[pageIndex].dataset.dwellS || 10) * 1000; }
+    function show(delay) {
+      pages.forEach(function (page, i) { page.hidden = i !== pageIndex; });
       pageTimer = setTimeout(function () {
-        index = (index + 1) % pages.length;
-        show();
-      }, Number(pages[index].dataset.dwellS || 10) * 1000);
+        pageIndex = (pageIndex + 1) % pages.length;
+        pageShownAt = Date.now();
+        show(dwellMs());
+      }, delay);
     }
-    show();
+    show(Math.max(0, dwellMs() - (Date.now() - pageShownAt)));
   }
 
   // Swap the region only when its content changed; a new "Stand" alone updates attributes and
