@@ -2,7 +2,7 @@
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench translations venv dev-venv
+.PHONY: run test lint bench soak translations venv dev-venv
 
 venv:
 	@scripts/bootstrap.sh requirements.txt
@@ -25,6 +25,12 @@ test: dev-venv
 bench: dev-venv
 	@scripts/system-deps.sh wrk
 	.venv/bin/python -m bench.run
+
+# The kiosk soak (about 17 minutes): a school day of polling in headless Chromium, JS heap and
+# DOM nodes sampled; prints a table. `.venv/bin/python -m bench.soak --minutes 5` runs less.
+soak: dev-venv
+	@scripts/system-deps.sh
+	.venv/bin/python -m bench.soak
 
 # Re-extract the messages and re-compile the catalogues after changing translatable text.
 translations: dev-venv
