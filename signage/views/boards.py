@@ -10,7 +10,6 @@ from flask import Blueprint, Response, abort, g, render_template, request
 
 from signage.announcements import (
     Announcement,
-    fingerprint,
     for_board,
     from_json,
     upstream_notices,
@@ -91,7 +90,8 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
     # The page and its board region share one ETag: the kiosk script starts from the page's.
     # Now/next marks move with the clock; the kiosk script keeps them current between syncs.
     tag = etag(version, fresh.last_success, fresh.stale_after_s, day, kind, name, view,
-               rows_per_page, lang, theme, request.path, fingerprint(notices))
+               rows_per_page, lang, theme, request.path,
+               [(a.id, a.text, a.style) for a in notices])  # a new message is a new answer
     if tag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
         return Response(status=304, headers={"ETag": f'"{tag}"'})
     html = page(rt.store, f"{tag}:{'part' if part else 'page'}", lambda: _render(

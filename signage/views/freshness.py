@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from signage.config import Settings
 from signage.model import Snapshot
 from signage.plan import in_school_hours
 from signage.runtime import Runtime
@@ -36,10 +37,11 @@ def freshness(rt: Runtime, snapshot: Snapshot | None = None) -> Freshness:
         return Freshness(None, None, settings.stale_after_s)
     now = rt.clock()
     snapshot = snapshot if snapshot is not None else rt.store.snapshot()
-    busy = all(
-        in_school_hours(t.astimezone(settings.tz).replace(tzinfo=None), settings.school_hours,
-                        snapshot)
-        for t in (now, last)
-    )
+    busy = _busy(now, settings, snapshot) and _busy(last, settings, snapshot)
     limit = settings.stale_after_s if busy else settings.idle_stale_after_s
     return Freshness(last, max(0, round((now - last).total_seconds())), limit)
+
+
+def _busy(moment: datetime, settings: Settings, snapshot: Snapshot | None) -> bool:
+    return in_school_hours(moment.astimezone(settings.tz).replace(tzinfo=None),
+                           settings.school_hours, snapshot)
