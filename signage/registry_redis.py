@@ -39,6 +39,14 @@ class RedisRegistry:
         self._stamps: dict[str, tuple[int, float]] = {}
         self._reading = threading.Lock()
         self._failing = False
+        if watch is not None:
+            watch.on_change(self._prefetch)
+
+    def _prefetch(self) -> None:
+        # Read the kept collections again when a notice comes, before requests learn of it.
+        for collection in KEPT & self._copy.keys():
+            with self._reading:
+                self._read(collection)
 
     def items(self, collection: str) -> dict[str, dict[str, Any]]:
         """Return one collection's documents by id (the last good copy if Redis is away)."""

@@ -70,10 +70,11 @@ class RedisStore:
             watch.on_change(self._prefetch)
 
     def _prefetch(self) -> None:
-        # Load a new snapshot when its notice comes, not when the first request asks for it:
-        # requests go on with the copy meanwhile.
-        self.current()
-        self.status()
+        # Load a new snapshot when its notice comes, not when the first request asks for it;
+        # requests go on with the copy meanwhile (see Watch.on_change).
+        for copy, read in (("snapshot", self._read_current), ("status", self._read_status)):
+            with self._reading[copy]:
+                read()
 
     @property
     def reachable(self) -> bool:

@@ -51,10 +51,12 @@ class Watch:
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._listeners: list[Callable[[], None]] = []
+        self._notice = threading.local()  # the epoch a notice being handled will open
 
     def on_change(self, listener: Callable[[], None]) -> None:
-        """Call `listener` in the watching thread after each notice (e.g. to load a new
-        snapshot before a request asks for it)."""
+        """Call `listener` in the watching thread on each notice, before readers learn of it:
+        what it reads from Redis (a new snapshot, say) is current once they do, and until
+        then they go on with their copies, without waiting for it."""
         self._listeners.append(listener)
 
     def close(self) -> None:
@@ -63,15 +65,19 @@ class Watch:
 
     def stamp(self) -> tuple[int, float]:
         """Return the mark for a copy about to be read from Redis (take it before reading)."""
-        return self._current_state()[0], self.monotonic()
+        # A listener reads after the notice it handles was published: its copy belongs to the
+        # epoch that notice opens.
+        opening = getattr(self._notice, "epoch", None)
+        epoch = opening if opening is not None else self._current_state()[0]
+        return epoch, self.monotonic()
 
     def current(self, stamp: tuple[int, float] | None) -> bool:
         """Tell whether a copy read under `stamp` may be served without asking Redis."""
         epoch, live = self._current_state()
         if stamp is None:
             return False
-        if live:
-            return stamp[0] == epoch
+        if live:  # a listener's copy may belong to the epoch its notice is about to open
+            return stamp[0] >= epoch
         return self.monotonic() - stamp[1] < FALLBACK_READ_S
 
     @property
@@ -90,17 +96,21 @@ class Watch:
         return self._state
 
     def _heard(self, message: dict) -> None:
-        if message["type"] == "subscribe":
-            self._state = (self._state[0] + 1, True)  # changes while away may have been missed
-        elif message["type"] == "message":
-            self._state = (self._state[0] + 1, self._state[1])
-        else:
+        if message["type"] not in ("subscribe", "message"):
             return
-        for listener in self._listeners:
-            try:
-                listener()
-            except Exception:  # a loop boundary: a failing listener must not end the notices
-                log.exception("store: a change listener failed")
+        epoch, live = self._state
+        self._notice.epoch = epoch + 1
+        try:
+            for listener in self._listeners:
+                try:
+                    listener()
+                except Exception:  # a loop boundary: a failing listener must not end notices
+                    log.exception("store: a change listener failed")
+        finally:
+            self._notice.epoch = None
+        # After a (re)subscription, changes made while away may have been missed: copies read
+        # before now are stale either way.
+        self._state = (epoch + 1, live or message["type"] == "subscribe")
 
     def _lost(self) -> None:
         self._state = (self._state[0] + 1, False)

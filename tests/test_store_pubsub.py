@@ -122,6 +122,38 @@ def test_reads_cost_no_redis_command_and_a_replace_reaches_the_other_store(
     assert until(lambda: reader.status() == writer.status(), 1.0)
 
 
+class CountingRedis(redis.Redis):
+    """A Redis client that notes which thread sent each command."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.senders: list[str] = []
+
+    def execute_command(self, *args, **options):
+        self.senders.append(threading.current_thread().name)
+        return super().execute_command(*args, **options)
+
+
+def test_a_new_version_is_loaded_by_the_listener_before_requests_see_it(make, source, clock,
+                                                                        fake):
+    engine = SyncEngine(source, make.store(watched=False), TZ, 2, SCHEDULE)
+    engine.run_cycle(clock())
+    client = CountingRedis.from_url(make.server.url, socket_timeout=1)
+    make.clients.append(client)
+    reader = RedisStore(client, "p", watch=make.watch())
+    assert settled(reader)
+    client.senders.clear()
+    clock.advance(minutes=2)
+    fake.update_period(1010, status="CANCELLED")
+    assert engine.run_cycle(clock()).version == 2
+    assert until(lambda: reader.version() == 2, 1.0)
+    for _ in range(100):
+        reader.current()
+        reader.status()
+    # Requests (this thread) never waited for Redis: the listener read the new version first.
+    assert client.senders and set(client.senders) == {"signage-watch"}
+
+
 def test_announcements_reach_every_worker_and_heartbeats_are_not_announced(server, make):
     one = RedisRegistry(make.client(), "p", watch=make.watch())
     two = RedisRegistry(make.client(), "p", watch=make.watch())
