@@ -25,6 +25,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import redis
 
@@ -37,7 +39,7 @@ from signage.codec import (
     status_from_json,
     status_to_json,
 )
-from signage.model import CycleRecord, Snapshot, SyncStatus
+from signage.model import CycleRecord, Period, Snapshot, SyncStatus
 from signage.store import HISTORY_LENGTH, StoreError
 from signage.watch import Watch, channel_of
 
@@ -62,6 +64,7 @@ class RedisStore:
         self._keys = {name: f"{prefix}:{name}" for name in names} | {"changed": channel_of(prefix)}
         self._copy: tuple[int, Snapshot | None] = (0, None)
         self._stored = 0  # the version Redis held when last read (0: none, e.g. emptied)
+        self._periods: dict[int, tuple[dict, Period]] = {}  # id -> stored form, period
         self._status = SyncStatus()
         self._stamps: dict[str, tuple[int, float]] = {}  # copy -> Watch stamp of its read
         self._reading = {"snapshot": threading.Lock(), "status": threading.Lock()}
@@ -105,7 +108,7 @@ class RedisStore:
                 raw = self._redis.get(self._keys["snapshot"])
                 if raw is not None:
                     data = json.loads(raw)
-                    self._copy = (data["version"], snapshot_from_json(data["snapshot"]))
+                    self._copy = (data["version"], self._decode(data["snapshot"]))
             self._note_reachable(True)
         except redis.RedisError as exc:
             self._note_reachable(False, exc)
@@ -114,6 +117,25 @@ class RedisStore:
             log.error("store: the stored snapshot cannot be read (%s); waiting for a new one", exc)
         if stamp is not None:
             self._stamps["snapshot"] = stamp
+
+    def _decode(self, data: Any) -> Snapshot:
+        """Return the snapshot stored as `data`, reusing the periods of the last one read whose
+        stored form is unchanged: a new version changes a few of hundreds, and decoding only
+        those keeps a worker's pause per new version short."""
+        periods = data.get("periods") if isinstance(data, dict) else None
+        if not isinstance(periods, list) or not all(isinstance(p, dict) for p in periods):
+            return snapshot_from_json(data)  # the codec says what is wrong with it
+        kept: dict[int, Period] = {}
+        for stored in periods:
+            known = self._periods.get(stored.get("id"))
+            if known is not None and known[0] == stored:
+                kept[stored["id"]] = known[1]
+        partial = snapshot_from_json({**data, "periods": [p for p in periods
+                                                           if p.get("id") not in kept]})
+        merged = {p["id"]: kept[p["id"]] if p["id"] in kept else partial.periods[p["id"]]
+                  for p in periods}
+        self._periods = {p["id"]: (p, merged[p["id"]]) for p in periods}
+        return replace(partial, periods=merged)
 
     def _refresh(self, copy: str, read: Callable[[], None]) -> None:
         """Read a copy from Redis unless it is known to be current.

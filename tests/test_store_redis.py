@@ -201,3 +201,23 @@ def test_a_redis_restarted_empty_gets_the_snapshot_back_without_any_upstream_cha
         worker.extensions["signage"].store.client.close()
     finally:
         server.stop()
+
+
+def test_a_new_version_decodes_only_what_changed_and_reads_the_same(source, redis_url,
+                                                                    redis_prefix, clock, fake,
+                                                                    store_at):
+    writer = store_at(redis_url, redis_prefix)
+    engine = SyncEngine(source, writer, TZ, 2, SCHEDULE)
+    engine.run_cycle(clock())
+    reader = store_at(redis_url, redis_prefix)
+    before = reader.snapshot()
+    clock.advance(minutes=2)
+    fake.update_period(1010, status="CANCELLED")
+    fake.delete_period(1012)
+    assert engine.run_cycle(clock()).version == 2
+    after = reader.snapshot()
+    with redis.Redis.from_url(redis_url) as raw:
+        stored = json.loads(raw.get(f"{redis_prefix}:snapshot"))["snapshot"]
+    assert after == snapshot_from_json(stored) == writer.snapshot()  # as a whole decode reads
+    assert after.periods[1011] is before.periods[1011]  # unchanged: the object it had
+    assert after.periods[1010].status == "CANCELLED" and 1012 not in after.periods
