@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 CONNECTIONS = 8  # wrk's: 2 workers x 4 threads (gunicorn.conf.py)
+VERSION = re.compile(rb'data-version="(\d+)"')
 
 
 @dataclass
@@ -80,13 +81,16 @@ def run_python(url: str, seconds: float, headers: dict[str, str], expect: int) -
 
 @dataclass
 class Sample:
-    """One paced request: when it was due, sent and answered, and the ETag it got."""
+    """One paced request: when it was due, sent and answered (time.perf_counter(), which is
+    the system's monotonic clock on Linux: comparable between processes), and the ETag and
+    snapshot version (a board's `data-version`) it got."""
 
     due: float
     sent: float
     done: float
     status: int
     etag: str
+    version: int | None = None
 
     @property
     def latency_ms(self) -> float:
@@ -122,9 +126,12 @@ class Paced:
                 sent = time.perf_counter()
                 connection.request("GET", self.path)
                 response = connection.getresponse()
-                response.read()
-                mine.append(Sample(due, sent, time.perf_counter(), response.status,
-                                   response.getheader("ETag", "")))
+                body = response.read()
+                done = time.perf_counter()
+                found = VERSION.search(body)
+                mine.append(Sample(due, sent, done, response.status,
+                                   response.getheader("ETag", ""),
+                                   int(found.group(1)) if found else None))
             connection.close()
             with lock:
                 self.samples.extend(mine)
