@@ -23,7 +23,7 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
         "school": snapshot.school,
         "messages": list(snapshot.messages),
         "names": {c: {str(i): n for i, n in t.items()} for c, t in snapshot.names.items()},
-        "periods": [_period_to_json(p) for p in snapshot.periods.values()],
+        "periods": [period_to_json(p) for p in snapshot.periods.values()],
     }
 
 
@@ -31,7 +31,7 @@ def snapshot_from_json(data: Any) -> Snapshot:
     """Return the snapshot stored as `data`; raise SchemaError for another schema version."""
     _check_schema(data)
     start, end = data["window"]
-    periods = (_period_from_json(p) for p in data["periods"])
+    periods = (period_from_json(p) for p in data["periods"])
     return Snapshot(
         window_start=date.fromisoformat(start),
         window_end=date.fromisoformat(end),
@@ -76,7 +76,8 @@ def _check_schema(data: Any) -> None:
         raise SchemaError(f"stored data has schema {found!r}; this signage reads {SCHEMA_VERSION}")
 
 
-def _period_to_json(p: Period) -> dict[str, Any]:
+def period_to_json(p: Period) -> dict[str, Any]:
+    """Return one period as JSON-ready data (a snapshot's "periods" holds these)."""
     return {
         "id": p.id, "start": p.start.isoformat(), "end": p.end.isoformat(),
         "lesson_id": p.lesson_id, "type": p.type, "status": p.status,
@@ -87,7 +88,8 @@ def _period_to_json(p: Period) -> dict[str, Any]:
     }
 
 
-def _period_from_json(d: dict[str, Any]) -> Period:
+def period_from_json(d: dict[str, Any]) -> Period:
+    """Return the period stored as `d`."""
     return Period(
         id=d["id"], start=datetime.fromisoformat(d["start"]), end=datetime.fromisoformat(d["end"]),
         lesson_id=d["lesson_id"], type=d["type"], status=d["status"],

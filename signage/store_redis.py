@@ -1,7 +1,8 @@
 """The snapshot store on Redis: one writer (the sync process), any number of readers (workers).
 
 Keys under a prefix, none with an expiry:
-- `{prefix}:snapshot`: JSON `{"version": n, "snapshot": {...}}` (schema-versioned, see codec);
+- `{prefix}:snapshot`: JSON `{"version": n, "snapshot": {...}}` (schema-versioned, see codec),
+  each of its periods a JSON text of its own: readers decode only the texts they do not hold;
 - `{prefix}:version`: the bare version, so readers check for news without loading the snapshot;
 - `{prefix}:status`: the sync status (last success, last error, cursor), so a restarted sync
   process continues with a delta;
@@ -32,6 +33,8 @@ import redis
 
 from signage.codec import (
     SchemaError,
+    period_from_json,
+    period_to_json,
     record_from_json,
     record_to_json,
     snapshot_from_json,
@@ -64,7 +67,7 @@ class RedisStore:
         self._keys = {name: f"{prefix}:{name}" for name in names} | {"changed": channel_of(prefix)}
         self._copy: tuple[int, Snapshot | None] = (0, None)
         self._stored = 0  # the version Redis held when last read (0: none, e.g. emptied)
-        self._periods: dict[int, tuple[dict, Period]] = {}  # id -> stored form, period
+        self._texts: dict[str, Period] = {}  # the last copy's periods by their stored text
         self._status = SyncStatus()
         self._stamps: dict[str, tuple[int, float]] = {}  # copy -> Watch stamp of its read
         self._reading = {"snapshot": threading.Lock(), "status": threading.Lock()}
@@ -119,23 +122,31 @@ class RedisStore:
             self._stamps["snapshot"] = stamp
 
     def _decode(self, data: Any) -> Snapshot:
-        """Return the snapshot stored as `data`, reusing the periods of the last one read whose
-        stored form is unchanged: a new version changes a few of hundreds, and decoding only
-        those keeps a worker's pause per new version short."""
-        periods = data.get("periods") if isinstance(data, dict) else None
-        if not isinstance(periods, list) or not all(isinstance(p, dict) for p in periods):
-            return snapshot_from_json(data)  # the codec says what is wrong with it
-        kept: dict[int, Period] = {}
-        for stored in periods:
-            known = self._periods.get(stored.get("id"))
-            if known is not None and known[0] == stored:
-                kept[stored["id"]] = known[1]
-        partial = snapshot_from_json({**data, "periods": [p for p in periods
-                                                           if p.get("id") not in kept]})
-        merged = {p["id"]: kept[p["id"]] if p["id"] in kept else partial.periods[p["id"]]
-                  for p in periods}
-        self._periods = {p["id"]: (p, merged[p["id"]]) for p in periods}
-        return replace(partial, periods=merged)
+        """Return the snapshot stored as `data`, reusing the periods of the last one read or
+        written whose text is unchanged: a new version changes a few of hundreds, and decoding
+        only those keeps a worker's pause per new version short."""
+        texts = data.get("periods") if isinstance(data, dict) else None
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return snapshot_from_json(data)  # the older form, or the codec says what is wrong
+        snapshot = snapshot_from_json({**data, "periods": []})  # the schema checked first
+        held = self._texts
+        periods = {t: held.get(t) or period_from_json(json.loads(t)) for t in texts}
+        self._texts = periods
+        return replace(snapshot, periods={p.id: p for p in periods.values()})
+
+    def _encode(self, snapshot: Snapshot) -> tuple[dict[str, Any], dict[str, Period]]:
+        """Return the snapshot as stored (each period a JSON text of its own, so readers decode
+        only the changed ones) and the texts by period; unchanged periods keep their text."""
+        held = {p.id: (p, t) for t, p in self._texts.items()}
+        texts: dict[str, Period] = {}
+        for period in snapshot.periods.values():
+            known = held.get(period.id)
+            if known is not None and (known[0] is period or known[0] == period):
+                texts[known[1]] = period
+            else:
+                texts[json.dumps(period_to_json(period), separators=(",", ":"))] = period
+        data = snapshot_to_json(replace(snapshot, periods={}))
+        return {**data, "periods": list(texts)}, texts
 
     def _refresh(self, copy: str, read: Callable[[], None]) -> None:
         """Read a copy from Redis unless it is known to be current.
@@ -179,7 +190,8 @@ class RedisStore:
         if old is not None and (snapshot is old or snapshot == old) and self._stored == version:
             return version  # a Redis that lost its data (restarted empty) is written again
         new_version = version + 1
-        payload = json.dumps({"version": new_version, "snapshot": snapshot_to_json(snapshot)})
+        data, texts = self._encode(snapshot)
+        payload = json.dumps({"version": new_version, "snapshot": data})
         try:
             with self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(self._keys["snapshot"], payload)
@@ -190,6 +202,7 @@ class RedisStore:
             raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
         self._copy = (new_version, snapshot)
         self._stored = new_version
+        self._texts = texts
         return new_version
 
     def status(self) -> SyncStatus:

@@ -216,8 +216,37 @@ def test_a_new_version_decodes_only_what_changed_and_reads_the_same(source, redi
     fake.delete_period(1012)
     assert engine.run_cycle(clock()).version == 2
     after = reader.snapshot()
-    with redis.Redis.from_url(redis_url) as raw:
-        stored = json.loads(raw.get(f"{redis_prefix}:snapshot"))["snapshot"]
-    assert after == snapshot_from_json(stored) == writer.snapshot()  # as a whole decode reads
+    assert after == store_at(redis_url, redis_prefix).snapshot() == writer.snapshot()  # as a
+    # reader decoding all of it reads
     assert after.periods[1011] is before.periods[1011]  # unchanged: the object it had
     assert after.periods[1010].status == "CANCELLED" and 1012 not in after.periods
+
+
+def test_periods_are_stored_as_texts_and_the_older_form_still_reads(source, redis_url,
+                                                                    redis_prefix, clock,
+                                                                    store_at):
+    writer = store_at(redis_url, redis_prefix)
+    SyncEngine(source, writer, TZ, 2, SCHEDULE).run_cycle(clock())
+    with redis.Redis.from_url(redis_url) as raw:
+        stored = json.loads(raw.get(f"{redis_prefix}:snapshot"))
+        assert all(isinstance(p, str) for p in stored["snapshot"]["periods"])
+        older = {"version": 7, "snapshot": snapshot_to_json(writer.snapshot())}  # objects
+        raw.set(f"{redis_prefix}:snapshot", json.dumps(older))
+        raw.set(f"{redis_prefix}:version", 7)
+    assert store_at(redis_url, redis_prefix).current() == (7, writer.snapshot())
+
+
+def test_a_broken_period_text_keeps_the_last_good_copy(source, redis_url, redis_prefix, clock,
+                                                       store_at, caplog):
+    writer = store_at(redis_url, redis_prefix)
+    SyncEngine(source, writer, TZ, 2, SCHEDULE).run_cycle(clock())
+    reader = store_at(redis_url, redis_prefix)
+    good = reader.current()
+    with redis.Redis.from_url(redis_url) as raw:
+        stored = json.loads(raw.get(f"{redis_prefix}:snapshot"))
+        stored["snapshot"]["periods"][0] = '{"id": 1, "start": '
+        stored["version"] = 2
+        raw.set(f"{redis_prefix}:snapshot", json.dumps(stored))
+        raw.set(f"{redis_prefix}:version", 2)
+    assert reader.current() == good
+    assert "the stored snapshot cannot be read" in caplog.text
