@@ -20,9 +20,10 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
 def post_worker_init(worker):
-    """Read the store once as the worker starts: should Redis be away when its first request
-    comes, it answers from this copy instead of "no timetable data yet" (a deploy or a crash
-    during a Redis outage must not blank the screens).
+    """Read the store and the screens once as the worker starts: should Redis be away when its
+    first request comes, it answers from this copy instead of "no timetable data yet" (a deploy
+    or a crash during a Redis outage must not blank the screens). A worker that starts while
+    Redis is away serves the copy saved on this host (SIGNAGE_COPY_DIR) instead.
 
     Then freeze what exists now (the app, its templates, locale data) out of the garbage
     collector's full passes: each new snapshot's objects set one off, and walking all of
@@ -31,4 +32,6 @@ def post_worker_init(worker):
     if runtime is not None:
         runtime.store.current()
         runtime.store.status()
+        for collection in ("displays", "announcements"):  # what screens and boards read
+            runtime.registry.items(collection)
     gc.freeze()

@@ -133,7 +133,7 @@ def measure(quick: bool = False) -> dict[str, str]:
         redis_url = start_redis(stack, folder)
         fake, _school = start_upstream(stack)
         env = signage_env(fake, redis_url, free_port(), REFRESH_SECONDS=str(SHORT_REFRESH_S),
-                          IDLE_REFRESH_SECONDS=str(SHORT_REFRESH_S))
+                          IDLE_REFRESH_SECONDS=str(SHORT_REFRESH_S), COPY_DIR=str(folder))
         start_sync(stack, env, folder / "sync.log")
         base = start_gunicorn(stack, env, folder / "gunicorn.log")
         until(lambda: _region(base), 60, f"no board; see {folder / 'sync.log'}")

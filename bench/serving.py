@@ -72,7 +72,7 @@ def measure(quick: bool = False) -> dict[str, str]:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-serving-")))
         redis_url = start_redis(stack, folder)
         fake, school = start_upstream(stack)
-        env = signage_env(fake, redis_url, free_port())
+        env = signage_env(fake, redis_url, free_port(), COPY_DIR=str(folder))
         sync_once(env)
         base = start_gunicorn(stack, env, folder / "gunicorn.log")
         status, headers, body = get(base, BOARD)

@@ -59,7 +59,8 @@ def start_upstream(stack: contextlib.ExitStack) -> tuple[FakeUntis, DemoSchool]:
 
 
 def signage_env(fake: FakeUntis, redis_url: str, port: int, **settings: str) -> dict[str, str]:
-    """Return an environment for our processes: the untis source on `fake`, Redis, the bind."""
+    """Return an environment for our processes: the untis source on `fake`, Redis, the bind
+    (pass COPY_DIR, the run's folder, to keep the saved snapshot copy out of instance/)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
     client_id, secret = fake.credentials
     env.update(SIGNAGE_SOURCE="untis", SIGNAGE_UNTIS_URL=fake.url,

@@ -97,8 +97,9 @@ def _store(settings: Settings, instance: Path) -> tuple[Store, Registry]:
     notices = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT_S,
                                    socket_timeout=REDIS_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
     watch = Watch(notices, channel_of(settings.redis_prefix))
-    return (RedisStore(client, settings.redis_prefix, watch=watch),
-            RedisRegistry(client, settings.redis_prefix, watch=watch))
+    copies = Path(settings.copy_dir or instance)  # this host's copy, for Redis outages
+    return (RedisStore(client, settings.redis_prefix, watch=watch, copy_dir=copies),
+            RedisRegistry(client, settings.redis_prefix, watch=watch, copy_dir=copies))
 
 
 __all__ = ["ConfigError", "create_app"]

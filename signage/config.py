@@ -72,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "STAFF_PASSWORD_HASH": None,  # a second password that only unlocks the staff profile
     "SECRET_KEY": None,  # signs admin sessions; unset: random per process (memory store only)
     "STATE_FILE": None,  # displays and announcements without Redis; None: instance/state.json
+    "COPY_DIR": None,  # with Redis: each host's copy of the last snapshot; None: instance/
     "HSTS_SECONDS": 0,  # Strict-Transport-Security max-age; 0: header off (old kiosks)
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers count
     "AUTH_FAILURE_LIMIT": 3,  # token endpoint refusals in a row before the sync pauses
@@ -112,6 +113,7 @@ class Settings:
     staff_password_hash: str | None = None
     secret_key: str | None = None
     state_file: str | None = None
+    copy_dir: str | None = None
     hsts_s: int = 0
     trusted_proxies: int = 0
     auth_failure_limit: int = 3
@@ -231,6 +233,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         staff_password_hash=hashes["STAFF_PASSWORD_HASH"],
         secret_key=secret_key,
         state_file=str(config["STATE_FILE"]) if config.get("STATE_FILE") else None,
+        copy_dir=str(config["COPY_DIR"]) if config.get("COPY_DIR") else None,
         hsts_s=hsts_s,
         trusted_proxies=trusted_proxies,
         auth_failure_limit=auth_failure_limit,

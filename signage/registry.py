@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from signage.files import write_private
 from signage.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -77,12 +76,7 @@ class MemoryRegistry:
         if self._path is None or self._data is None:
             return
         kept = {k: v for k, v in self._data.items() if k not in VOLATILE}
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".state-")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(kept, out, indent=1, sort_keys=True)
-            os.chmod(tmp, 0o600)  # it holds token hashes
-            os.replace(tmp, self._path)
+        try:  # private: it holds token hashes
+            write_private(self._path, json.dumps(kept, indent=1, sort_keys=True).encode())
         except OSError as exc:
             raise StoreError(f"cannot save {self._path}: {exc.strerror or exc}") from exc

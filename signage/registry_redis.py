@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 import redis
 
+from signage.files import write_private
 from signage.registry import VOLATILE
 from signage.store import StoreError
 from signage.watch import Watch, channel_of
@@ -30,8 +32,9 @@ class RedisRegistry:
     """A `Registry` on Redis that answers its last good copy while Redis is away."""
 
     def __init__(self, client: redis.Redis, prefix: str = "signage",
-                 watch: Watch | None = None) -> None:
+                 watch: Watch | None = None, copy_dir: Path | None = None) -> None:
         self._redis = client
+        self._copy_dir = copy_dir
         self._prefix = prefix
         self._watch = watch
         self._channel = channel_of(prefix)
@@ -79,6 +82,8 @@ class RedisRegistry:
             self._failing = True
             if stamp is not None:  # not again at once (a timeout each time), but soon
                 self._stamps[collection] = (-1, stamp[1])
+            if collection in KEPT and collection not in self._copy:
+                self._restore(collection)
             return
         self._failing = False
         documents = {}
@@ -87,9 +92,44 @@ class RedisRegistry:
                 documents[key.decode()] = json.loads(value)
             except ValueError:
                 log.error("registry: %s %r is not JSON; skipped", collection, key)
+        if collection in KEPT and documents != self._copy.get(collection):
+            self._save(collection, documents)
         self._copy[collection] = documents
         if stamp is not None:
             self._stamps[collection] = stamp
+
+    def _path(self, collection: str) -> Path | None:
+        return self._copy_dir / f"{self._prefix}-{collection}.json" if self._copy_dir else None
+
+    def _save(self, collection: str, documents: dict[str, dict[str, Any]]) -> None:
+        """Keep a kept collection on this host (`copy_dir`): a process that starts while Redis
+        is away still knows its screens (else a paired screen's poll would be told to pair
+        again) and announcements."""
+        path = self._path(collection)
+        if path is not None:
+            try:
+                write_private(path, json.dumps(documents).encode())
+            except OSError as exc:
+                log.warning("registry: cannot save the copy %s (%s)", path, exc.strerror or exc)
+
+    def _restore(self, collection: str) -> None:
+        """Serve the collection saved on this host: Redis is away and this process has none."""
+        path = self._path(collection)
+        if path is None:
+            return
+        try:
+            documents = json.loads(path.read_bytes())
+            if not isinstance(documents, dict) or not all(isinstance(d, dict)
+                                                          for d in documents.values()):
+                raise ValueError("not an object of documents")
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.error("registry: the saved copy %s cannot be read (%s)", path, exc)
+            return
+        self._copy[collection] = documents
+        log.warning("registry: Redis cannot be reached; serving the %s saved on this host",
+                    collection)
 
     def _write(self, collection: str, action) -> None:
         try:

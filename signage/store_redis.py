@@ -11,7 +11,9 @@ Keys under a prefix, none with an expiry:
 Snapshot and version are written in one MULTI/EXEC: a reader sees the old pair or the new one.
 Readers keep their last good copy and answer from it while Redis cannot be reached (asking again
 every `RETRY_AFTER_S`, so requests never wait for a timeout each); writes raise `StoreError` so
-the sync cycle fails (and is retried) without losing anything.
+the sync cycle fails (and is retried) without losing anything. With a `copy_dir`, every snapshot
+and status read or written is also saved on the host (`{prefix}-snapshot.json`,
+`{prefix}-status.json`, 0600), and a process that starts while Redis is away serves that.
 
 With a `Watch` (the app gives its store and registry one), readers also answer from their copy
 while Redis can be reached: the copy stands until something is published, so a kiosk's 304 costs
@@ -27,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -42,6 +45,7 @@ from signage.codec import (
     status_from_json,
     status_to_json,
 )
+from signage.files import write_private
 from signage.model import CycleRecord, Period, Snapshot, SyncStatus
 from signage.store import HISTORY_LENGTH, StoreError
 from signage.watch import Watch, channel_of
@@ -57,8 +61,11 @@ class RedisStore:
     def __init__(self, client: redis.Redis, prefix: str = "signage",
                  retry_after_s: float = RETRY_AFTER_S,
                  monotonic: Callable[[], float] = time.monotonic,
-                 watch: Watch | None = None) -> None:
+                 watch: Watch | None = None, copy_dir: Path | None = None) -> None:
         self._redis = client
+        self._copy_dir = copy_dir
+        self._prefix = prefix
+        self._restored = threading.Lock()  # held for good once the saved copy was tried
         self._retry_after_s = retry_after_s
         self._monotonic = monotonic
         self._watch = watch
@@ -100,6 +107,8 @@ class RedisStore:
     def current(self) -> tuple[int, Snapshot | None]:
         """Return the version and its snapshot; the last good copy while Redis is away."""
         self._refresh("snapshot", self._read_current)
+        if self._copy[1] is None and not self._reachable:
+            self._restore()
         return self._copy
 
     def _read_current(self) -> None:
@@ -112,6 +121,7 @@ class RedisStore:
                 if raw is not None:
                     data = json.loads(raw)
                     self._copy = (data["version"], self._decode(data["snapshot"]))
+                    self._save("snapshot", raw)
             self._note_reachable(True)
         except redis.RedisError as exc:
             self._note_reachable(False, exc)
@@ -203,11 +213,14 @@ class RedisStore:
         self._copy = (new_version, snapshot)
         self._stored = new_version
         self._texts = texts
+        self._save("snapshot", payload.encode())
         return new_version
 
     def status(self) -> SyncStatus:
         """Return the stored sync status (the last one read while Redis is away)."""
         self._refresh("status", self._read_status)
+        if self._copy[1] is None and not self._reachable:
+            self._restore()
         return self._status
 
     def _read_status(self) -> None:
@@ -215,7 +228,10 @@ class RedisStore:
         try:
             raw = self._redis.get(self._keys["status"])
             if raw is not None:
-                self._status = status_from_json(json.loads(raw))
+                status = status_from_json(json.loads(raw))
+                if status != self._status:
+                    self._status = status
+                    self._save("status", raw)
         except redis.RedisError as exc:
             self._note_reachable(False, exc)
             return
@@ -224,16 +240,51 @@ class RedisStore:
         if stamp is not None:
             self._stamps["status"] = stamp
 
+    def _save(self, name: str, raw: bytes) -> None:
+        """Keep what was just read from Redis in this host's saved copy (`copy_dir`): a process
+        that starts while Redis is away serves it instead of "no timetable data yet"."""
+        if self._copy_dir is None:
+            return
+        path = self._copy_dir / f"{self._prefix}-{name}.json"
+        try:
+            write_private(path, raw)
+        except OSError as exc:
+            log.warning("store: cannot save the copy %s (%s)", path, exc.strerror or exc)
+
+    def _restore(self) -> None:
+        """Serve this host's saved copy: once, when Redis is away and this process has none."""
+        if self._copy_dir is None or not self._restored.acquire(blocking=False):
+            return
+        path = self._copy_dir / f"{self._prefix}-snapshot.json"
+        try:
+            data = json.loads(path.read_bytes())
+            copy = (data["version"], self._decode(data["snapshot"]))
+            status = self._copy_dir / f"{self._prefix}-status.json"
+            if status.exists():
+                self._status = status_from_json(json.loads(status.read_bytes()))
+        except FileNotFoundError:
+            log.warning("store: Redis cannot be reached and no copy was saved on this host yet")
+            return
+        except (OSError, SchemaError, ValueError, KeyError, TypeError) as exc:
+            log.error("store: the saved copy %s cannot be read (%s)", path, exc)
+            return
+        if self._copy[1] is None:  # Redis may have answered meanwhile
+            self._copy = copy
+        log.warning("store: Redis cannot be reached; serving the copy saved on this host "
+                    "(version %d)", copy[0])
+
     def write_status(self, status: SyncStatus) -> None:
         """Record the sync status."""
         self._status = status
+        raw = json.dumps(status_to_json(status))
         try:
             with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._keys["status"], json.dumps(status_to_json(status)))
+                pipe.set(self._keys["status"], raw)
                 pipe.publish(self._keys["changed"], "status")
                 pipe.execute()
         except redis.RedisError as exc:
             raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
+        self._save("status", raw.encode())
 
     def record_cycle(self, record: CycleRecord) -> None:
         """Keep a cycle for the history and count it and its upstream requests."""

@@ -283,13 +283,14 @@ def test_a_rendered_board_is_reused_until_the_data_changes(app, fake, clock, eng
 
 
 def test_workers_share_rendered_boards_through_redis(fake, clock, engine, redis_url,
-                                                     redis_prefix):
+                                                     redis_prefix, tmp_path):
     from signage.store_redis import RedisStore
 
     apps = []
     for _ in range(2):
         worker = create_app({**untis_settings(fake), "REDIS_URL": redis_url,
-                             "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2})
+                             "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2,
+                             "COPY_DIR": str(tmp_path)})
         worker.extensions["signage"].clock = clock
         apps.append(worker)
     store = apps[0].extensions["signage"].store

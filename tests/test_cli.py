@@ -211,8 +211,8 @@ def _next_school_day() -> str:
 
 
 def test_a_paused_sync_once_fails_and_resume_lets_the_next_cycle_try(fake, redis_url,
-                                                                     redis_prefix):
-    store = {"REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix}
+                                                                     redis_prefix, tmp_path):
+    store = {"REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix, "COPY_DIR": str(tmp_path)}
     wrong = {**untis_settings(fake), **store, "UNTIS_CLIENT_SECRET": "mistyped-secret",
              "AUTH_FAILURE_LIMIT": 1}
     first = _run(["sync", "--once"], **wrong)

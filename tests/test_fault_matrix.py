@@ -228,7 +228,8 @@ def world_of(tmp_path, redis_url, redis_prefix):
                           "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2,
                           "DEFAULT_PROFILE": "staff", "REFRESH_SECONDS": TICK_S,
                           "IDLE_REFRESH_SECONDS": 900, "AUTH_PAUSE_SECONDS": 600,
-                          "STATE_FILE": str(tmp_path / "state.json"), **row.settings})
+                          "STATE_FILE": str(tmp_path / "state.json"),
+                          "COPY_DIR": str(tmp_path), **row.settings})
         rt = app.extensions["signage"]
         rt.clock = ours
         # The app's store waits for Redis's change notice before it reads again; this test
@@ -442,7 +443,8 @@ def production_of(tmp_path):
                    SIGNAGE_REFRESH_SECONDS="1", SIGNAGE_IDLE_REFRESH_SECONDS="1",
                    SIGNAGE_STALE_AFTER_SECONDS=str(STALE_S), SIGNAGE_LEASE_SECONDS="2",
                    SIGNAGE_DAYS_AHEAD="2", SIGNAGE_DEFAULT_PROFILE="staff",
-                   SIGNAGE_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers))
+                   SIGNAGE_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers),
+                   SIGNAGE_COPY_DIR=str(tmp_path))
         prod = Production(fake, server, env, f"http://127.0.0.1:{port}", day, tmp_path)
         started.append(prod)
         prod.start_web()
@@ -512,6 +514,15 @@ def _upstream_outage_then_worker_restart(prod: Production) -> None:
                   and len(now) == 2, 15)
 
 
+def _workers_restart_then_redis_away(prod: Production) -> None:
+    before = _children(prod.web.pid)
+    prod.web.send_signal(signal.SIGHUP)  # gunicorn replaces every worker
+    assert _until(lambda: (now := _children(prod.web.pid)) and not now & before
+                  and len(now) == 2, 15)
+    _redis_away(prod)  # before the new workers have served anything
+    _new_change(prod.fake, prod.day)
+
+
 def _upstream_back(prod: Production) -> None:
     with prod.fake.lock:
         prod.fake.faults.clear()
@@ -542,6 +553,8 @@ PROCESS_ROWS = {
         _change_upstream(_redis_away), _redis_back, None, workers=1),
     "the sync process is killed (SIGKILL) mid-cycle, and restarted": ProcessRow(
         _kill_sync_mid_cycle, Production.start_sync, None, _killed_mid_cycle),
+    "the web workers restart, then Redis stops before they served anything": ProcessRow(
+        _workers_restart_then_redis_away, _redis_back, None),
     "the web workers restart during an upstream outage": ProcessRow(
         _upstream_outage_then_worker_restart, _upstream_back, "HTTP 500"),
 }

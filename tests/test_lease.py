@@ -43,12 +43,12 @@ def test_a_lease_that_is_not_renewed_runs_out(redis_client, redis_prefix):
     assert second.acquire() and not first.acquire()
 
 
-def _sync_process(fake, redis_url: str, prefix: str) -> subprocess.Popen:
+def _sync_process(fake, redis_url: str, prefix: str, folder) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
     env.update({f"SIGNAGE_{k}": v for k, v in untis_settings(fake).items()})
     env.update(SIGNAGE_REDIS_URL=redis_url, SIGNAGE_REDIS_PREFIX=prefix,
                SIGNAGE_REFRESH_SECONDS="1", SIGNAGE_IDLE_REFRESH_SECONDS="1",
-               SIGNAGE_LEASE_SECONDS="2")
+               SIGNAGE_LEASE_SECONDS="2", SIGNAGE_COPY_DIR=str(folder))
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "signage", "sync"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -64,8 +64,8 @@ def _wait_for(condition, timeout_s: float) -> bool:
 
 
 def test_two_sync_processes_poll_once_and_a_standby_takes_over(fake, redis_url, redis_prefix,
-                                                                redis_client):
-    processes = [_sync_process(fake, redis_url, redis_prefix) for _ in range(2)]
+                                                                redis_client, tmp_path):
+    processes = [_sync_process(fake, redis_url, redis_prefix, tmp_path) for _ in range(2)]
     client = redis_client
     try:
         assert _wait_for(lambda: fake.count("deleted") >= 3, 20), "no delta cycles"

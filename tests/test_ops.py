@@ -69,10 +69,11 @@ def test_status_shows_the_last_cycles_with_their_errors(fake, clock):
 
 
 def test_with_redis_every_process_sees_the_same_history_and_leader(fake, clock, redis_url,
-                                                                   redis_prefix):
-    app, process = synced_app(fake, clock, REDIS_URL=redis_url, REDIS_PREFIX=redis_prefix)
+                                                                   redis_prefix, tmp_path):
+    app, process = synced_app(fake, clock, REDIS_URL=redis_url, REDIS_PREFIX=redis_prefix,
+                              COPY_DIR=str(tmp_path))
     worker = create_app({**untis_settings(fake), "REDIS_URL": redis_url,
-                         "REDIS_PREFIX": redis_prefix})
+                         "REDIS_PREFIX": redis_prefix, "COPY_DIR": str(tmp_path)})
     worker.extensions["signage"].clock = clock
     try:
         process.tick(clock())

@@ -45,7 +45,7 @@ def test_gunicorn_workers_show_what_the_sync_process_wrote(fake, clock, redis_ur
     env.update({f"SIGNAGE_{k}": v for k, v in untis_settings(fake).items()})
     env.update(SIGNAGE_REDIS_URL=redis_url, SIGNAGE_REDIS_PREFIX=redis_prefix,
                SIGNAGE_REFRESH_SECONDS="1", SIGNAGE_IDLE_REFRESH_SECONDS="1",
-               SIGNAGE_BIND=f"127.0.0.1:{port}")
+               SIGNAGE_BIND=f"127.0.0.1:{port}", SIGNAGE_COPY_DIR=str(tmp_path))
     log = (tmp_path / "gunicorn.log").open("w")
     web = subprocess.Popen([str(GUNICORN), "wsgi:app"], cwd=ROOT, env=env, stdout=log,
                            stderr=subprocess.STDOUT)

@@ -72,8 +72,9 @@ def test_redis_registry_answers_its_last_copy_while_redis_is_away(tmp_path):
 
 
 def test_a_screen_paired_through_one_worker_is_known_to_another(fake, clock, engine, redis_url,
-                                                                 redis_prefix):
+                                                                 redis_prefix, tmp_path):
     config = {**untis_settings(fake), "REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix,
+              "COPY_DIR": str(tmp_path),
               "ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD, CHEAP),
               "SECRET_KEY": "a shared key of the workers"}
     workers = [create_app(config), create_app(config)]
@@ -95,11 +96,43 @@ def test_a_screen_paired_through_one_worker_is_known_to_another(fake, clock, eng
     assert re.search(r"Mensa", other.get("/admin").get_data(as_text=True))
 
 
-def test_failed_logins_are_counted_across_workers(fake, redis_url, redis_prefix):
+def test_failed_logins_are_counted_across_workers(fake, redis_url, redis_prefix, tmp_path):
     config = {**untis_settings(fake), "REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix,
+              "COPY_DIR": str(tmp_path),
               "ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD, CHEAP),
               "SECRET_KEY": "a shared key of the workers"}
     workers = [Admin(create_app(config).test_client()) for _ in range(2)]
     for attempt in range(5):
         assert workers[attempt % 2].login("wrong").status_code == 401
     assert workers[1].login(ADMIN_PASSWORD).status_code == 429
+
+
+def test_a_worker_starting_while_redis_is_away_still_knows_the_paired_screens(
+        fake, clock, engine, tmp_path):
+    server = RedisServer(tmp_path).start()
+    config = {**untis_settings(fake), "REDIS_URL": server.url, "REDIS_PREFIX": "host",
+              "ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD, CHEAP),
+              "SECRET_KEY": "a shared key of the workers", "COPY_DIR": str(tmp_path / "copy")}
+    try:
+        worker = create_app(config)
+        worker.extensions["signage"].clock = clock
+        engine.store = worker.extensions["signage"].store
+        assert engine.run_cycle(clock()).outcome == "full"
+        admin = Admin(worker.test_client())
+        admin.login()
+        kiosk = worker.test_client()
+        pair(admin, kiosk, new_display(admin, name="Mensa"))
+        token = kiosk.get_cookie("signage_display").value
+        before = kiosk.get("/display?part=board")  # this host saves its copies
+        assert before.status_code == 200 and 'data-version="1"' in before.get_data(as_text=True)
+        server.stop()
+        started = create_app(config)  # a worker (re)started during the outage
+        started.extensions["signage"].clock = clock
+        screen = started.test_client()
+        screen.set_cookie("signage_display", token)
+        poll = screen.get("/display?part=board")
+        assert poll.status_code == 200  # not 410 "pair again": the screen keeps its pairing
+        assert screen.get_cookie("signage_display").value == token
+        assert poll.get_data() == before.get_data()  # its board, from the saved snapshot
+    finally:
+        server.stop()

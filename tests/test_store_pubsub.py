@@ -56,7 +56,8 @@ class Redises:
     def app(self, fake) -> Flask:
         """Return a worker's app on this server (closed at the end like the stores)."""
         app = create_app({**untis_settings(fake), "REDIS_URL": self.server.url,
-                          "REDIS_PREFIX": "p", "DAYS_AHEAD": 2})
+                          "REDIS_PREFIX": "p", "DAYS_AHEAD": 2,
+                          "COPY_DIR": str(self.server.folder)})
         store = app.extensions["signage"].store
         self.clients.append(store.client)
         self.watches.append(store._watch)

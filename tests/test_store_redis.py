@@ -20,7 +20,7 @@ from signage.codec import (
 )
 from signage.store_redis import RETRY_AFTER_S, RedisStore
 from signage.sync import SyncEngine
-from tests.conftest import MONDAY, SCHEDULE, TZ, RedisServer, untis_settings
+from tests.conftest import MONDAY, SCHEDULE, TZ, RedisServer, free_port, untis_settings
 
 
 @pytest.fixture
@@ -90,10 +90,11 @@ def test_a_restarted_sync_process_continues_with_a_delta(source, redis_url, redi
     assert result.outcome == "delta" and result.upserts == 1 and result.version == 2
 
 
-def test_the_app_reads_the_redis_store(source, redis_url, redis_prefix, clock, fake, store_at):
+def test_the_app_reads_the_redis_store(source, redis_url, redis_prefix, clock, fake, store_at,
+                                       tmp_path):
     SyncEngine(source, store_at(redis_url, redis_prefix), TZ, 2, SCHEDULE).run_cycle(clock())
     app = create_app({**untis_settings(fake), "REDIS_URL": redis_url,
-                      "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2})
+                      "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2, "COPY_DIR": str(tmp_path)})
     app.extensions["signage"].clock = clock
     client = app.test_client()
     assert client.get("/api/v1/classes").get_json() == ["5a", "5b", "10a"]
@@ -107,7 +108,7 @@ def test_workers_serve_their_copy_while_redis_is_down(source, fake, clock, tmp_p
         engine = SyncEngine(source, writer, TZ, 2, SCHEDULE)
         engine.run_cycle(clock())
         app = create_app({**untis_settings(fake), "REDIS_URL": server.url,
-                          "REDIS_PREFIX": "outage", "DAYS_AHEAD": 2})
+                          "REDIS_PREFIX": "outage", "DAYS_AHEAD": 2, "COPY_DIR": str(tmp_path)})
         app.extensions["signage"].clock = clock
         client = app.test_client()
         assert client.get("/board/overview").status_code == 200
@@ -156,12 +157,12 @@ def test_while_redis_is_away_readers_ask_again_only_every_few_seconds(source, cl
 
 
 def test_a_worker_restarted_during_an_upstream_outage_serves_the_last_snapshot(
-        source, fake, clock, redis_url, redis_prefix, store_at):
+        source, fake, clock, redis_url, redis_prefix, store_at, tmp_path):
     SyncEngine(source, store_at(redis_url, redis_prefix), TZ, 2, SCHEDULE).run_cycle(clock())
     upstream = untis_settings(fake)
     fake.stop()  # the upstream is gone; a worker (re)starts now
     worker = create_app({**upstream, "REDIS_URL": redis_url,
-                         "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2})
+                         "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2, "COPY_DIR": str(tmp_path)})
     worker.extensions["signage"].clock = clock
     client = worker.test_client()
     assert client.get("/api/v1/classes").get_json() == ["5a", "5b", "10a"]
@@ -192,7 +193,8 @@ def test_a_redis_restarted_empty_gets_the_snapshot_back_without_any_upstream_cha
         clock.advance(minutes=2)
         assert engine.run_cycle(clock()).outcome == "delta"  # nothing changed upstream
         worker = create_app({**untis_settings(fake), "REDIS_URL": server.url,
-                             "REDIS_PREFIX": "empty", "DAYS_AHEAD": 2})
+                             "REDIS_PREFIX": "empty", "DAYS_AHEAD": 2,
+                             "COPY_DIR": str(tmp_path)})
         worker.extensions["signage"].clock = clock
         client = worker.test_client()
         assert client.get(f"/board/overview?date={MONDAY}").status_code == 200
@@ -250,3 +252,37 @@ def test_a_broken_period_text_keeps_the_last_good_copy(source, redis_url, redis_
         raw.set(f"{redis_prefix}:version", 2)
     assert reader.current() == good
     assert "the stored snapshot cannot be read" in caplog.text
+
+
+def test_a_worker_starting_while_redis_is_away_serves_the_copy_saved_on_this_host(
+        source, fake, clock, tmp_path, store_at, caplog):
+    server = RedisServer(tmp_path).start()
+    host, other_host = tmp_path / "host", tmp_path / "other-host"
+    try:
+        writer = store_at(server.url, "saved")
+        SyncEngine(source, writer, TZ, 2, SCHEDULE).run_cycle(clock())
+        worker = store_at(server.url, "saved", copy_dir=host)
+        seen = worker.current(), worker.status()
+        assert seen[0][1] is not None and seen[1].last_success is not None
+        saved = sorted(p.name for p in host.iterdir())
+        assert saved == ["saved-snapshot.json", "saved-status.json"]
+        assert {oct(p.stat().st_mode & 0o777) for p in host.iterdir()} == {"0o600"}  # names inside
+        server.stop()
+        restarted = store_at(server.url, "saved", copy_dir=host)
+        assert (restarted.current(), restarted.status()) == seen
+        assert "serving the copy saved on this host (version 1)" in caplog.text
+        elsewhere = store_at(server.url, "saved", copy_dir=other_host)
+        assert elsewhere.current() == (0, None)  # nothing saved there: no data, said clearly
+        assert "no copy was saved on this host yet" in caplog.text
+        server.start()  # back, empty: the restored copy stands until a sync writes again
+        assert restarted.current() == seen[0]
+    finally:
+        server.stop()
+
+
+def test_a_broken_saved_copy_is_named_and_ignored(tmp_path, store_at, caplog):
+    (tmp_path / "x-snapshot.json").write_text('{"version": 3, "snapshot": {"schema": 1')
+    away = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    store = store_at(away, "x", copy_dir=tmp_path)
+    assert store.current() == (0, None)
+    assert "the saved copy" in caplog.text and "x-snapshot.json cannot be read" in caplog.text
