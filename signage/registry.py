@@ -31,6 +31,7 @@ class Registry(Protocol):
     def items(self, collection: str) -> dict[str, dict[str, Any]]: ...
     def put(self, collection: str, key: str, document: dict[str, Any]) -> None: ...
     def delete(self, collection: str, key: str) -> None: ...
+    def readable(self, collection: str) -> bool: ...
 
 
 class MemoryRegistry:
@@ -40,6 +41,10 @@ class MemoryRegistry:
         self._path = path
         self._lock = threading.Lock()
         self._data: dict[str, dict[str, dict[str, Any]]] | None = None
+
+    def readable(self, collection: str) -> bool:
+        """Tell whether `items` answers what is stored (always: the file is this process's)."""
+        return True
 
     def items(self, collection: str) -> dict[str, dict[str, Any]]:
         """Return a copy of one collection's documents by id."""

@@ -59,6 +59,11 @@ class RedisRegistry:
                     self._read(collection)
         return dict(self._copy.get(collection, {}))
 
+    def readable(self, collection: str) -> bool:
+        """Tell whether this process holds the collection: read from Redis or from this host's
+        saved copy (False: Redis is away and `items` answers empty for want of any copy)."""
+        return collection in self._copy
+
     def put(self, collection: str, key: str, document: dict[str, Any]) -> None:
         """Store one document, replacing the one with the same id."""
         self._write(collection, lambda pipe: pipe.hset(self._key(collection), key,

@@ -134,5 +134,11 @@ def test_a_worker_starting_while_redis_is_away_still_knows_the_paired_screens(
         assert poll.status_code == 200  # not 410 "pair again": the screen keeps its pairing
         assert screen.get_cookie("signage_display").value == token
         assert poll.get_data() == before.get_data()  # its board, from the saved snapshot
+        new_host = create_app({**config, "COPY_DIR": str(tmp_path / "nothing-saved")})
+        kiosk = new_host.test_client()
+        kiosk.set_cookie("signage_display", token)
+        poll = kiosk.get("/display?part=board")  # no copy anywhere: the token cannot be checked
+        assert poll.status_code == 503 and "cannot be checked" in poll.get_data(as_text=True)
+        assert kiosk.get_cookie("signage_display").value == token  # not told to pair again
     finally:
         server.stop()

@@ -49,6 +49,10 @@ def show():
         _beat(display)
         return render_board(display.board, display.target or None, display)
     if param("part") == "board":
+        if DISPLAY_COOKIE in request.cookies and not runtime().registry.readable("displays"):
+            # Redis is away and this process knows no screens: the token may well be good.
+            # The kiosk keeps its page (and its pairing) and shows the stale badge.
+            return Response("the screens cannot be checked right now", status=503)
         # A board poll without a valid token: the display was revoked or deleted.
         response = Response("this display is no longer paired", status=410)
         response.delete_cookie(DISPLAY_COOKIE)
