@@ -62,10 +62,8 @@ from signage.sources.base import (
     Batch,
     Changes,
     SourceAuthError,
-    SourceError,
-    SourceUnavailable,
 )
-from signage.sources.http import describe_redirect, retry_after_s
+from signage.sources.http import json_of, raise_for_status
 
 log = logging.getLogger(__name__)
 
@@ -230,13 +228,7 @@ class AffectItSource:
         response = self._session.get(self._base + path, params=params, headers=self._headers,
                                      allow_redirects=False)
         _raise_for(response, what)
-        try:
-            return response.json()
-        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            raise SourceError(f"{what}: answer is not valid JSON") from None
-        except requests.RequestException as exc:  # a body cut off mid-way, broken gzip
-            raise SourceUnavailable(
-                f"{what}: answer could not be read ({type(exc).__name__})") from exc
+        return json_of(response, what)
 
 
 def _raise_for(response: requests.Response, what: str) -> None:
@@ -244,9 +236,4 @@ def _raise_for(response: requests.Response, what: str) -> None:
     status = response.status_code
     if status in (401, 403):
         raise SourceAuthError(f"{what}: HTTP {status}, the API key was refused", hint=AUTH_HINT)
-    if 300 <= status < 400:
-        raise SourceError(f"{what}: {describe_redirect(response)}")
-    if status == 429 or status >= 500:
-        raise SourceUnavailable(f"{what}: HTTP {status}", retry_after_s(response))
-    if status >= 400:
-        raise SourceError(f"{what}: HTTP {status}")
+    raise_for_status(response, what)

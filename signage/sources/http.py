@@ -13,6 +13,7 @@ the session's `max_redirects = 0` is the safety net for a call that forgets to.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -118,6 +119,35 @@ def make_session(
     session.headers["Accept-Encoding"] = "gzip"
     session.headers["Accept"] = "application/json"
     return session
+
+
+def raise_for_status(response: requests.Response, what: str,
+                     detail: Callable[[requests.Response], str] = lambda response: "") -> None:
+    """Raise the error a non-2xx answer stands for: a redirect (never followed) and other 4xx
+    are a `SourceError`, 429 and 5xx `SourceUnavailable` with the answer's Retry-After.
+    `detail` adds what the upstream's error body says (asked only for an error). Adapters check
+    their own refusals (401/403) first."""
+    status = response.status_code
+    if 300 <= status < 400:
+        raise SourceError(f"{what}: {describe_redirect(response)}")
+    if status == 429 or status >= 500:
+        raise SourceUnavailable(f"{what}: HTTP {status}{detail(response)}",
+                                retry_after_s(response))
+    if status >= 400:
+        raise SourceError(f"{what}: HTTP {status}{detail(response)}")
+
+
+def json_of(response: requests.Response, what: str) -> Any:
+    """Return the answer's decoded JSON; a body that is no JSON is a `SourceError`, one that
+    cannot be read (cut off mid-way, broken gzip) `SourceUnavailable`."""
+    try:
+        return response.json()
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        raise SourceError(f"{what}: answer is not valid JSON") from None
+    except requests.RequestException as exc:
+        # Not chained: the library's text may hold the URL, and a URL may hold a credential.
+        raise SourceUnavailable(
+            f"{what}: answer could not be read ({type(exc).__name__})") from None
 
 
 def retry_after_s(response: requests.Response) -> float | None:

@@ -33,8 +33,8 @@ from typing import Any
 import requests
 
 from signage.model import ADDED, REGULAR, REMOVED, Period, Ref
-from signage.sources.base import SourceError, SourceUnavailable
-from signage.sources.http import describe_redirect, retry_after_s
+from signage.sources.base import SourceError
+from signage.sources.http import json_of, raise_for_status
 
 CATEGORY_KEYS = {"kl": "classes", "te": "teachers", "su": "subjects", "ro": "rooms"}
 KLASSE = 1  # getTimetable element type of a class
@@ -73,20 +73,8 @@ def _untis_date(day: date) -> int:
 
 def decode(response: requests.Response, method: str) -> Any:
     """Return the decoded JSON of a 2xx answer; raise the error the answer stands for."""
-    status = response.status_code
-    if 300 <= status < 400:
-        raise SourceError(f"{method}: {describe_redirect(response)}")
-    if status == 429 or status >= 500:
-        raise SourceUnavailable(f"{method}: HTTP {status}", retry_after_s(response))
-    if status >= 400:
-        raise SourceError(f"{method}: HTTP {status}")
-    try:
-        return response.json()
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise SourceError(f"{method}: answer is not valid JSON") from None
-    except requests.RequestException as exc:  # a body cut off mid-way, broken gzip
-        raise SourceUnavailable(
-            f"{method}: answer could not be read ({type(exc).__name__})") from None
+    raise_for_status(response, method)
+    return json_of(response, method)
 
 
 def parse_names(result: Any, method: str) -> dict[int, str]:

@@ -62,7 +62,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from signage.sources.base import Batch, Changes, SourceAuthError, SourceError, SourceUnavailable
-from signage.sources.http import describe_redirect, retry_after_s
+from signage.sources.http import json_of, raise_for_status
 from signage.sources.mytimetable_parse import (
     EventParser,
     Timetable,
@@ -201,7 +201,7 @@ class MyTimetableSource:
             _raise_for(response, what)  # back off / never follow, as on every call
         try:
             _raise_for(response, what)
-            return parse_messages(_json(response, what), self._answered_at(response))
+            return parse_messages(json_of(response, what), self._answered_at(response))
         except SourceError as exc:  # 5xx, another 4xx, garbage: the ticker keeps its lines
             log.warning("mytimetable: messages skipped this cycle: %s", exc)
             return None
@@ -225,16 +225,7 @@ class MyTimetableSource:
         if relist_on_404 and response.status_code == 404:  # gone since the listing
             self._timetables = None
         _raise_for(response, what)
-        return _json(response, what)
-
-
-def _json(response: requests.Response, what: str) -> Any:
-    try:
-        return response.json()
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise SourceError(f"{what}: answer is not valid JSON") from None
-    except requests.RequestException as exc:  # a body cut off mid-way, broken gzip
-        raise SourceUnavailable(f"{what}: answer could not be read ({type(exc).__name__})") from exc
+        return json_of(response, what)
 
 
 def _raise_for(response: requests.Response, what: str) -> None:
@@ -242,12 +233,7 @@ def _raise_for(response: requests.Response, what: str) -> None:
     status = response.status_code
     if status in (401, 403):
         raise SourceAuthError(f"{what}: HTTP {status}, the API token was refused", hint=AUTH_HINT)
-    if 300 <= status < 400:
-        raise SourceError(f"{what}: {describe_redirect(response)}")
-    if status == 429 or status >= 500:
-        raise SourceUnavailable(f"{what}: HTTP {status}", retry_after_s(response))
-    if status >= 400:
-        raise SourceError(f"{what}: HTTP {status}")
+    raise_for_status(response, what)
 
 
 def next_school_day(today: date) -> date:

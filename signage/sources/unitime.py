@@ -58,7 +58,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from signage.sources.base import Batch, Changes, SourceAuthError, SourceError, SourceUnavailable
-from signage.sources.http import describe_redirect, retry_after_s
+from signage.sources.http import json_of, raise_for_status
 from signage.sources.unitime_parse import (
     Meeting,
     Term,
@@ -226,13 +226,7 @@ class UnitimeSource:
             kind = SourceUnavailable if isinstance(exc, SourceUnavailable) else SourceError
             raise kind(str(exc), exc.retry_after_s) from None
         _raise_for(response, what)
-        try:
-            return response.json()
-        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            raise SourceError(f"{what}: answer is not valid JSON") from None
-        except requests.RequestException as exc:  # a body cut off mid-way, broken gzip
-            raise SourceUnavailable(
-                f"{what}: answer could not be read ({type(exc).__name__})") from None
+        return json_of(response, what)
 
 
 def _raise_for(response: requests.Response, what: str) -> None:
@@ -243,14 +237,9 @@ def _raise_for(response: requests.Response, what: str) -> None:
     if status == 403:
         raise SourceAuthError(f"{what}: HTTP 403, refused (the API user needs the Api Retrieve "
                               "Roles, Rooms and Events permissions)", hint=AUTH_HINT)
-    if 300 <= status < 400:
-        raise SourceError(f"{what}: {describe_redirect(response)}")
-    if status == 429 or status >= 500:
-        raise SourceUnavailable(f"{what}: HTTP {status}", retry_after_s(response))
     if status == 404:
         raise SourceError(f"{what}: HTTP 404; {URL_HINT}")
-    if status >= 400:
-        raise SourceError(f"{what}: HTTP {status}")
+    raise_for_status(response, what)
 
 
 def _folded(name: str) -> str:

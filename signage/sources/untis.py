@@ -34,9 +34,8 @@ from signage.sources.base import (
     Changes,
     SourceAuthError,
     SourceError,
-    SourceUnavailable,
 )
-from signage.sources.http import describe_redirect, retry_after_s
+from signage.sources.http import json_of, raise_for_status
 from signage.sources.untis_parse import parse_deleted, parse_timetable
 
 API_PATH = "/WebUntis/api/rest/extern/v3"
@@ -167,21 +166,8 @@ def _collector_paused() -> Iterator[None]:
 
 def _json_or_error(response: requests.Response, what: str) -> Any:
     """Return the decoded JSON of a 2xx answer; raise the error the answer stands for."""
-    status = response.status_code
-    if 300 <= status < 400:
-        raise SourceError(f"{what}: {describe_redirect(response)}")
-    if status == 429 or status >= 500:
-        raise SourceUnavailable(
-            f"{what}: HTTP {status}{_upstream_detail(response)}", retry_after_s(response)
-        )
-    if status >= 400:
-        raise SourceError(f"{what}: HTTP {status}{_upstream_detail(response)}")
-    try:
-        return response.json()
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise SourceError(f"{what}: answer is not valid JSON") from None
-    except requests.RequestException as exc:  # a body cut off mid-way, broken gzip
-        raise SourceUnavailable(f"{what}: answer could not be read ({type(exc).__name__})") from exc
+    raise_for_status(response, what, _upstream_detail)
+    return json_of(response, what)
 
 
 def _upstream_detail(response: requests.Response) -> str:
