@@ -1,13 +1,14 @@
 """Freshness: from a change at the upstream to the first 200 with the new version at a kiosk.
 
-Run: `.venv/bin/python -m bench.freshness` (`--quick`: three changes, for the smoke test). All
-real processes (see `bench.stack`): a throwaway redis-server, the demo school on the fake
+Run alone: `.venv/bin/python -m bench.run --only bench.freshness` (`--quick`: a tiny run).
+
+All real processes (see `bench.stack`): a throwaway redis-server, the demo school on the fake
 WebUntis v3 server, the sync process (`flask --app wsgi signage sync`) and gunicorn with two
-workers. A kiosk (a thread in this process) polls `/board/overview?part=board` as the kiosk
-script does: with If-None-Match, the next poll `data-poll-s` after the last answer. For each of
-20 changes this process edits a period's note at the upstream, then waits for the kiosk's first
-200 whose `data-version` is newer, and a random pause so the changes fall at random phases of
-the sync's and the kiosk's timers.
+workers. A kiosk (a thread in this process) polls `/board/overview?part=board` as the kiosk script
+does: with If-None-Match, the next poll `data-poll-s` after the last answer. For each of 20 changes
+this process edits a period's note at the upstream, then waits for the kiosk's first 200 whose
+`data-version` is newer, and a random pause so the changes fall at random phases of the sync's and
+the kiosk's timers.
 
 Each change's time splits into: waiting for the next sync cycle (until the upstream is next
 asked for the timetable), the cycle itself (until the new version is published in Redis), and
@@ -19,7 +20,6 @@ depend on the intervals, plus waits drawn uniformly from the default intervals.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import random
 import re
@@ -204,17 +204,3 @@ def _rows(changes: list[Change], poll_s: float, rng: random.Random) -> dict[str,
 
 def _span(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} s / {max(values):.2f} s"
-
-
-def main() -> None:
-    """Print the figures as a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="three changes")
-    args = parser.parse_args()
-    print("| figure | value |\n|---|---|")
-    for name, value in measure(args.quick).items():
-        print(f"| {name} | {value} |")
-
-
-if __name__ == "__main__":
-    main()

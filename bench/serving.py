@@ -1,11 +1,12 @@
 """Serving figures: gunicorn (2 workers, gunicorn.conf.py) on Redis, loaded over loopback.
 
-Run: `.venv/bin/python -m bench.serving` (`--quick`: a few seconds per figure, for the smoke
-test). All real processes (see `bench.stack`): a throwaway redis-server, the demo school on the
-fake WebUntis v3 server, one `flask --app wsgi signage sync --once` into Redis, and gunicorn with
-two workers. Load comes from `wrk --latency` (Debian's package; `make bench` installs it) or,
-when it is missing, from a closed-loop Python generator (the table names the one used). Both run
-on the same two cores as the server.
+Run alone: `.venv/bin/python -m bench.run --only bench.serving` (`--quick`: a tiny run).
+
+All real processes (see `bench.stack`): a throwaway redis-server, the demo school on the fake
+WebUntis v3 server, one `flask --app wsgi signage sync --once` into Redis, and gunicorn with two
+workers. Load comes from `wrk --latency` (Debian's package; `make bench` installs it) or, when it
+is missing, from a closed-loop Python generator (the table names the one used). Both run on the
+same two cores as the server.
 
 Measured in one run, in twelve rounds that alternate the routes (the order rotates each round;
 each figure is the median over the rounds): (a) `/robots.txt`, a constant: the limit of the app's
@@ -25,7 +26,6 @@ that first answer came back (none of them could find a finished render).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import multiprocessing
@@ -226,17 +226,3 @@ def _versions(fake: FakeUntis, school: DemoSchool, count: int) -> list[Snapshot]
 
 def _percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
-
-
-def main() -> None:
-    """Print the figures as a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a few seconds per figure")
-    args = parser.parse_args()
-    print("| figure | value |\n|---|---|")
-    for name, value in measure(args.quick).items():
-        print(f"| {name} | {value} |")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,9 @@
 """Sync cost: full load, delta cycles and growth, against a large school over loopback.
 
-Run: `.venv/bin/python -m bench.sync_cost` (`--quick`: a tiny school, one run each). The real
-`UntisSource`, `SyncEngine` and `MemoryStore` sync a `BenchSchool` that the fake WebUntis v3
-server serves from a child process (`bench.served`). Times are medians of several runs; every
+Run alone: `.venv/bin/python -m bench.run --only bench.sync_cost` (`--quick`: a tiny run).
+
+The real `UntisSource`, `SyncEngine` and `MemoryStore` sync a `BenchSchool` that the fake WebUntis
+v3 server serves from a child process (`bench.served`). Times are medians of several runs; every
 ratio compares figures of the same run.
 
 The limit a full load is held against: the same requests (token, timetable) with a plain
@@ -20,7 +21,6 @@ doubled); a no-change cycle counts as flat within `FLAT`× the 1× one.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import statistics
@@ -312,17 +312,3 @@ def _s(seconds: float) -> str:
 
 def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
-
-
-def main() -> None:
-    """Print the figures as a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a tiny school, one run each")
-    args = parser.parse_args()
-    print("| figure | value |\n|---|---|")
-    for name, value in measure(args.quick).items():
-        print(f"| {name} | {value} |")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,9 @@
 """Upstream cost per cycle: what our sync asks of the upstream, against a hobby display's loop.
 
-Run: `.venv/bin/python -m bench.upstream_cost` (`--quick`: a tiny school). Counted at the fake
-servers (`bench.served`, both serving the same school): requests, request bodies and response
-bodies as sent (gzipped when the client asks, and both clients ask).
+Run alone: `.venv/bin/python -m bench.run --only bench.upstream_cost` (`--quick`: a tiny run).
+
+Counted at the fake servers (`bench.served`, both serving the same school): requests, request
+bodies and response bodies as sent (gzipped when the client asks, and both clients ask).
 
 Ours: the WebUntis v3 delta cycle of the real `UntisSource` + `SyncEngine` (timetable and
 deleted-periods since the cursor), quiet and after 10 changes; over ten cycles at the default
@@ -18,7 +19,6 @@ For the same window as ours, and for today only, what a display of the day asks.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 from collections.abc import Callable
 from datetime import date
@@ -171,17 +171,3 @@ def _bytes(size: float) -> str:
     if size < 1000:
         return f"{size:.0f} B"
     return f"{size / 1e3:,.1f} kB" if size < 1e6 else f"{size / 1e6:.2f} MB"
-
-
-def main() -> None:
-    """Print the figures as a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a tiny school, one run")
-    args = parser.parse_args()
-    print("| figure | value |\n|---|---|")
-    for name, value in measure(args.quick).items():
-        print(f"| {name} | {value} |")
-
-
-if __name__ == "__main__":
-    main()

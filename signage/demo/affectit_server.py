@@ -25,7 +25,7 @@ from email.utils import format_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signage.demo.server import MAX_RECORDED, Fault, Recorded, _Handler, _QuietServer
+from signage.demo.server import MAX_RECORDED, Fault, Recorded, Served, _Handler
 from signage.sources.affectit import API_KEY_HEADER, CATEGORIES, IDS_PARAM, LESSONS, MAX_IDS
 from signage.sources.affectit_parse import COURSE_FIELD, ID_FIELD, LESSON_REFS, STAMP_FIELD
 
@@ -38,7 +38,7 @@ UPSTREAM = {table: category for category, table in CATEGORIES.items() if table i
 LESSON_FIELD = {ours: field for field, ours in LESSON_REFS.items()}
 
 
-class FakeAffectIt:
+class FakeAffectIt(Served):
     """Holds a school's categories with timestamps and serves them like Affect IT's API."""
 
     def __init__(
@@ -59,7 +59,6 @@ class FakeAffectIt:
         self.requests: deque[Recorded] = deque(maxlen=MAX_RECORDED)
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
-        self._httpd: _QuietServer | None = None
 
     # --- data (our category names: classes, teachers, rooms, subjects, departments) --------
     def add_names(self, category: str, names: dict[int, str]) -> None:
@@ -118,26 +117,12 @@ class FakeAffectIt:
     @property
     def url(self) -> str:
         """Return the API's base URL (ending in /api, as `SIGNAGE_AFFECTIT_URL` takes it)."""
-        assert self._httpd is not None, "server not started"  # noqa: S101 - programming error
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}{API}"
+        return self._origin() + API
 
     def start(self, port: int = 0) -> FakeAffectIt:
         """Serve on 127.0.0.1 (a free port unless given) in a daemon thread."""
-        handler = type("Handler", (_AffectItHandler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", port), handler)
-        self._httpd.daemon_threads = True
-        # A short poll: stop() waits for it, and tests stop a fake each.
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         name="fake-affectit", daemon=True).start()
+        self._serve(_AffectItHandler, "fake-affectit", port)
         return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
 
     def answer(self, method: str, path: str, query: dict, headers: dict, form: dict) -> tuple:
         """Return (status, headers, JSON-able body, endpoint) for one request."""

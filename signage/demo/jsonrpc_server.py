@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from http.cookies import CookieError, SimpleCookie
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -67,7 +66,7 @@ class _Refusal(Exception):
         self.code = code
 
 
-class FakeJsonRpc:
+class FakeJsonRpc(server.Served):
     """Holds a school's periods and serves them over HTTP like a classic WebUntis server."""
 
     def __init__(
@@ -94,7 +93,6 @@ class FakeJsonRpc:
         self.errors: list[tuple[str, int, str]] = []  # (method, code, message) to answer next
         self.lock = threading.RLock()
         self._sessions: set[str] = set()
-        self._httpd: ThreadingHTTPServer | None = None
         self._touch()
 
     # --- data -------------------------------------------------------------------------------
@@ -198,26 +196,12 @@ class FakeJsonRpc:
     @property
     def url(self) -> str:
         """Return the base URL (the part before /WebUntis)."""
-        assert self._httpd is not None, "server not started"  # noqa: S101 - programming error
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._origin()
 
     def start(self, port: int = 0) -> FakeJsonRpc:
         """Serve on 127.0.0.1 (a free port unless given) in a daemon thread."""
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = server._QuietServer(("127.0.0.1", port), handler)
-        self._httpd.daemon_threads = True
-        # A short poll makes stop() quick: tests start and stop a server each.
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         name="fake-jsonrpc", daemon=True).start()
+        self._serve(_Handler, "fake-jsonrpc", port)
         return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
 
     # --- answers ----------------------------------------------------------------------------
     def answer(self, verb: str, path: str, query: dict, raw: bytes,

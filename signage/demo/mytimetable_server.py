@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
-from signage.demo.server import MAX_RECORDED, Fault, Recorded, _Handler, _QuietServer
+from signage.demo.server import MAX_RECORDED, Fault, Recorded, Served, _Handler
 from signage.sources.mytimetable import API_PATH, TOKEN_HEADER
 
 ENDPOINTS = {"timetabletypes", "timetables", "events", "messages"}
@@ -43,7 +43,7 @@ DATABASE = "2026"
 TYPES = {"location": "rooms", "studentset": "classes", "staff": "teachers", "module": "subjects"}
 
 
-class FakeMyTimetable:
+class FakeMyTimetable(Served):
     """Holds one institution's events and messages and serves them like MyTimetable API v0."""
 
     def __init__(
@@ -64,7 +64,6 @@ class FakeMyTimetable:
         self.requests: deque[Recorded] = deque(maxlen=MAX_RECORDED)
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
-        self._httpd: _QuietServer | None = None
 
     # --- data (our category names: classes, teachers, rooms, subjects) ----------------------
     def add_names(self, category: str, names: dict[int, str]) -> None:
@@ -178,26 +177,12 @@ class FakeMyTimetable:
     @property
     def url(self) -> str:
         """Return the `$base_url` (endpoints live under /api/v0), as the setting takes it."""
-        assert self._httpd is not None, "server not started"  # noqa: S101 - programming error
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._origin()
 
     def start(self, port: int = 0) -> FakeMyTimetable:
         """Serve on 127.0.0.1 (a free port unless given) in a daemon thread."""
-        handler = type("Handler", (_MyTimetableHandler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", port), handler)
-        self._httpd.daemon_threads = True
-        # A short poll: stop() waits for it, and tests stop a fake each.
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         name="fake-mytimetable", daemon=True).start()
+        self._serve(_MyTimetableHandler, "fake-mytimetable", port)
         return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
 
     def answer(self, method: str, path: str, query: dict, headers: dict, form: dict) -> tuple:
         """Return (status, headers, JSON-able body, endpoint) for one request."""

@@ -61,7 +61,35 @@ class Recorded:
     answer_s: float = 0.0  # from arrival until the body was ready to send (the server's work)
 
 
-class FakeUntis:
+class Served:
+    """What every fake upstream shares: its handler served on loopback in a daemon thread."""
+
+    _httpd: _QuietServer | None = None
+
+    def _origin(self) -> str:
+        """Return `http://127.0.0.1:<port>`."""
+        assert self._httpd is not None, "server not started"  # noqa: S101 - programming error
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler], name: str, port: int) -> None:
+        """Serve `handler` (given this fake as `fake`) on 127.0.0.1, a free port unless given.
+        A short poll makes stop() quick: tests start and stop a fake each."""
+        self._httpd = _QuietServer(("127.0.0.1", port),
+                                   type("Handler", (handler,), {"fake": self}))
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                         name=name, daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+
+class FakeUntis(Served):
     """Holds a school's periods and serves them over HTTP like WebUntis v3."""
 
     def __init__(
@@ -91,7 +119,6 @@ class FakeUntis:
         self._tokens: dict[str, float] = {}  # token -> monotonic expiry
         self._ids = itertools.count(10**9)
         self.lock = threading.RLock()
-        self._httpd: ThreadingHTTPServer | None = None
 
     # --- data -------------------------------------------------------------------------------
     def add_names(self, category: str, names: dict[int, str]) -> None:
@@ -152,24 +179,12 @@ class FakeUntis:
     @property
     def url(self) -> str:
         """Return the base URL (the part before /WebUntis)."""
-        assert self._httpd is not None, "server not started"  # noqa: S101 - programming error
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._origin()
 
     def start(self, port: int = 0) -> FakeUntis:
         """Serve on 127.0.0.1 (a free port unless given) in a daemon thread."""
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", port), handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="fake-untis", daemon=True).start()
+        self._serve(_Handler, "fake-untis", port)
         return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
 
     # --- answers ----------------------------------------------------------------------------
     def answer(self, method: str, path: str, query: dict, headers: dict, form: dict) -> tuple:

@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signage.demo.server import MAX_RECORDED, Fault, Recorded, _basic, _Handler, _QuietServer
+from signage.demo.server import MAX_RECORDED, Fault, Recorded, Served, _basic, _Handler
 
 BASE = "/UniTime"
 API = f"{BASE}/api"
@@ -43,7 +43,7 @@ NOT_SHOWN = ("Rejected", "Cancelled", "Deleted")  # what e:mode=Cancelled lists
 TERM_DAYS = 120  # the default session covers the clock's day this far either way
 
 
-class FakeUnitime:
+class FakeUnitime(Served):
     """Holds a term's rooms, events and meetings and serves them like UniTime's REST API."""
 
     def __init__(
@@ -72,7 +72,6 @@ class FakeUnitime:
         self.auth: deque[str] = deque(maxlen=MAX_RECORDED)  # "basic" or "token", per call
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
-        self._httpd: _QuietServer | None = None
 
     # --- staging (our categories: classes, teachers, rooms, subjects) -----------------------
     def add_names(self, category: str, names: dict[int, str]) -> None:
@@ -142,25 +141,12 @@ class FakeUnitime:
     @property
     def url(self) -> str:
         """Return the base URL (ending in /UniTime, as `SIGNAGE_UNITIME_URL` takes it)."""
-        assert self._httpd is not None, "server not started"  # noqa: S101 - programming error
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}{BASE}"
+        return self._origin() + BASE
 
     def start(self, port: int = 0) -> FakeUnitime:
         """Serve on 127.0.0.1 (a free port unless given) in a daemon thread."""
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", port), handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         name="fake-unitime", daemon=True).start()
+        self._serve(_Handler, "fake-unitime", port)
         return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
 
     def answer(self, method: str, path: str, query: dict, headers: dict, form: dict) -> tuple:
         """Return (status, headers, JSON-able body, endpoint) for one request."""
