@@ -16,6 +16,7 @@ import redis
 
 from signage import create_app
 from signage.demo.server import FakeUntis
+from signage.plan import change_rows
 from signage.sources.http import make_session
 from signage.sources.untis import UntisSource
 from signage.store import MemoryStore
@@ -68,6 +69,17 @@ def period(pid: int, day: date, unit: int, cls: int = 1, teacher: int = 1, room:
         "subjects": [{"id": subject, "status": "REGULAR"}],
         **fields,
     }
+
+
+def cycle(engine: SyncEngine, clock: Clock) -> str:
+    """Run one cycle two minutes after the last (forced); return its outcome."""
+    return engine.run_cycle(clock.advance(minutes=2), force=True).outcome
+
+
+def rows(engine: SyncEngine, day: date = MONDAY) -> list[tuple]:
+    """Return the change rows of a day as plain tuples: times, classes, teachers, rooms, kinds."""
+    return [(r.start, r.end, r.classes, r.teachers, r.original_teachers, r.rooms,
+             r.original_rooms, r.kinds) for r in change_rows(engine.store.snapshot(), day)]
 
 
 @pytest.fixture

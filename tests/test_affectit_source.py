@@ -10,14 +10,13 @@ import pytest
 
 from signage.demo.affectit_server import FakeAffectIt
 from signage.demo.server import Fault
-from signage.plan import change_rows
 from signage.sources.affectit import AUTH_HINT, MAX_IDS, AffectItSource
 from signage.sources.affectit_parse import parse_lesson, parse_objects, parse_sync_list
 from signage.sources.base import SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import make_session
 from signage.store import MemoryStore
 from signage.sync import SyncEngine
-from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ
+from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle, rows
 
 TUESDAY, WEDNESDAY = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
 WRONG_KEY = "wrong-key-4711"
@@ -62,14 +61,6 @@ def synced(engine, affect, clock) -> SyncEngine:
     return engine
 
 
-def cycle(engine: SyncEngine, clock) -> str:
-    """Run one cycle two minutes after the last (Affect IT refreshes every ~2 minutes)."""
-    return engine.run_cycle(clock.advance(minutes=2), force=True).outcome
-
-
-def rows(engine: SyncEngine, day=MONDAY) -> list[tuple]:
-    return [(r.start, r.end, r.classes, r.teachers, r.original_teachers, r.rooms,
-             r.original_rooms, r.kinds) for r in change_rows(engine.store.snapshot(), day)]
 
 
 # --- full load and changes ----------------------------------------------------------------------

@@ -26,7 +26,7 @@ from signage.sources.mytimetable import (
 from signage.sources.mytimetable_parse import EventParser, parse_messages, plain_text, stable_id
 from signage.store import MemoryStore
 from signage.sync import SyncEngine
-from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ
+from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle, rows
 
 TUESDAY, WEDNESDAY = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
 FRIDAY = MONDAY + timedelta(days=4)
@@ -83,13 +83,6 @@ def synced(engine, mtt, clock) -> SyncEngine:
     return engine
 
 
-def cycle(engine: SyncEngine, clock) -> str:
-    return engine.run_cycle(clock.advance(minutes=2), force=True).outcome
-
-
-def rows(engine: SyncEngine, day: date = MONDAY) -> list[tuple]:
-    return [(r.start, r.end, r.classes, r.teachers, r.original_teachers, r.rooms,
-             r.original_rooms, r.kinds) for r in change_rows(engine.store.snapshot(), day)]
 
 
 def endpoints(fake: FakeMyTimetable) -> dict[str, int]:

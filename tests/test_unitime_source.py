@@ -16,7 +16,6 @@ from signage import create_app
 from signage.demo.server import Fault
 from signage.demo.unitime_server import FakeUnitime, _session
 from signage.model import Ref
-from signage.plan import change_rows
 from signage.sources import unitime
 from signage.sources.base import SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import make_session
@@ -30,7 +29,7 @@ from signage.sources.unitime_parse import (
 )
 from signage.store import MemoryStore
 from signage.sync import SyncEngine
-from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ
+from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle, rows
 
 TUESDAY, WEDNESDAY = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
 WEEKS = (-1, 0, 1)  # the window's week and one either side: the context of the same-slot rule
@@ -87,13 +86,6 @@ def synced(engine, uni, clock) -> SyncEngine:
     return engine
 
 
-def cycle(engine: SyncEngine, clock) -> str:
-    return engine.run_cycle(clock.advance(minutes=2), force=True).outcome
-
-
-def rows(engine: SyncEngine, day: date = MONDAY) -> list[tuple]:
-    return [(r.start, r.end, r.classes, r.teachers, r.original_teachers, r.rooms,
-             r.original_rooms, r.kinds) for r in change_rows(engine.store.snapshot(), day)]
 
 
 def events_params(uni: FakeUnitime) -> list[dict]:
