@@ -100,13 +100,13 @@ class FakeAffectIt(Served):
                 self.stamps[LESSONS].pop(pid, None)
                 self._stamp(LESSONS)
 
-    def inject(self, fault: Fault) -> None:
-        """Queue a fault for the next matching requests (`"lessons"` or `"GET lessons"`)."""
-        method, _, name = fault.endpoint.rpartition(" ")
-        if name not in ENDPOINTS or method not in ("", *METHODS):
-            raise ValueError(f"unknown endpoint {fault.endpoint!r}")
-        with self.lock:
-            self.faults.append(fault)
+    def _knows(self, endpoint: str) -> bool:
+        # A fault names a resource (`"lessons"`) or a method and resource (`"GET lessons"`).
+        method, _, name = endpoint.rpartition(" ")
+        return name in ENDPOINTS and method in ("", *METHODS)
+
+    def _hits(self, fault: Fault, endpoint: str) -> bool:
+        return fault.endpoint in (endpoint, endpoint.partition(" ")[2])
 
     def count(self, endpoint: str) -> int:
         """Return how many requests an endpoint received (`"lessons"` or `"GET lessons"`)."""
@@ -156,16 +156,6 @@ class FakeAffectIt(Served):
         found = [dict(self.objects[name][i], **{STAMP_FIELD: _iso(self.stamps[name][i])})
                  for i in ids if i in self.objects[name]]
         return 200, extra, found, endpoint
-
-    def take_fault(self, endpoint: str) -> Fault | None:
-        """Return the next queued fault for an endpoint, counting it down."""
-        for fault in self.faults:
-            if fault.endpoint in (endpoint, endpoint.partition(" ")[2]):
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     # --- internals --------------------------------------------------------------------------
     def _put(self, category: str, item: dict[str, Any]) -> None:

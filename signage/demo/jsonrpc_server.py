@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from signage.demo import server
-from signage.demo.server import MAX_RECORDED, FakeUntis, Fault
+from signage.demo.server import MAX_RECORDED, Fault
 
 PATH = "/WebUntis/jsonrpc.do"
 # Our category names and the element keys, getTimetable element types and *Fields options.
@@ -68,6 +68,8 @@ class _Refusal(Exception):
 
 class FakeJsonRpc(server.Served):
     """Holds a school's periods and serves them over HTTP like a classic WebUntis server."""
+
+    endpoints = METHODS  # an HTTP fault names the JSON-RPC method it hits
 
     def __init__(
         self,
@@ -165,15 +167,6 @@ class FakeJsonRpc(server.Served):
         self.import_ms = max(now_ms, self.import_ms + 1)
 
     # --- faults and records -----------------------------------------------------------------
-    def inject(self, fault: Fault) -> None:
-        """Queue an HTTP fault for the next calls of `fault.endpoint` (a JSON-RPC method)."""
-        if fault.endpoint not in METHODS:
-            raise ValueError(f"unknown method {fault.endpoint!r}")
-        with self.lock:
-            self.faults.append(fault)
-
-    take_fault = FakeUntis.take_fault  # the same queue semantics
-
     def fail(self, method: str, code: int, message: str = "injected", times: int = 1) -> None:
         """Answer the next `times` calls of `method` with a JSON-RPC error."""
         with self.lock:

@@ -46,6 +46,8 @@ TYPES = {"location": "rooms", "studentset": "classes", "staff": "teachers", "mod
 class FakeMyTimetable(Served):
     """Holds one institution's events and messages and serves them like MyTimetable API v0."""
 
+    endpoints = ENDPOINTS
+
     def __init__(
         self,
         tz: ZoneInfo,
@@ -152,17 +154,6 @@ class FakeMyTimetable(Served):
                 "targetRoles": list(roles), "bodyHtml": f"<p>{body}</p>"}
             return message_id
 
-    def inject(self, fault: Fault) -> None:
-        """Queue a fault for the next requests to an endpoint (`events`, `messages`, …)."""
-        if fault.endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {fault.endpoint!r}")
-        with self.lock:
-            self.faults.append(fault)
-
-    def count(self, endpoint: str) -> int:
-        """Return how many requests an endpoint received."""
-        return sum(1 for r in self.requests if r.endpoint == endpoint)
-
     def ranges(self) -> list[tuple[str, str]]:
         """Return the (startDate, endDate) each `events` request asked for, in order."""
         return [(r.params.get("startDate", [""])[0], r.params.get("endDate", [""])[0])
@@ -212,16 +203,6 @@ class FakeMyTimetable(Served):
                 return self.messages_status, {}, {"error": "not available"}, endpoint
             return 200, {}, {"messages": list(self.messages.values())}, endpoint
         return (*self._events(unquote(parts[1]), query), endpoint)
-
-    def take_fault(self, endpoint: str) -> Fault | None:
-        """Return the next queued fault for an endpoint, counting it down."""
-        for fault in self.faults:
-            if fault.endpoint == endpoint:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     # --- internals --------------------------------------------------------------------------
     def _events(self, key: str, query: dict) -> tuple[int, dict, Any]:

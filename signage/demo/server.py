@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,9 +62,41 @@ class Recorded:
 
 
 class Served:
-    """What every fake upstream shares: its handler served on loopback in a daemon thread."""
+    """What every fake upstream shares: its handler served on loopback in a daemon thread, and
+    the queue of injected faults (`inject`, `take_fault`) for the endpoints it names."""
 
+    endpoints: Collection[str] = ()
+    lock: Any  # the fake's threading.RLock()
+    faults: list[Fault]
+    requests: deque[Recorded]
     _httpd: _QuietServer | None = None
+
+    def inject(self, fault: Fault) -> None:
+        """Queue a fault for the next requests to one of `endpoints`."""
+        if not self._knows(fault.endpoint):
+            raise ValueError(f"unknown endpoint {fault.endpoint!r}")
+        with self.lock:
+            self.faults.append(fault)
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        """Return the next queued fault for an endpoint, counting it down."""
+        for fault in self.faults:
+            if self._hits(fault, endpoint):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def count(self, endpoint: str) -> int:
+        """Return how many requests an endpoint received."""
+        return sum(1 for r in self.requests if r.endpoint == endpoint)
+
+    def _knows(self, endpoint: str) -> bool:
+        return endpoint in self.endpoints
+
+    def _hits(self, fault: Fault, endpoint: str) -> bool:
+        return fault.endpoint == endpoint
 
     def _origin(self) -> str:
         """Return `http://127.0.0.1:<port>`."""
@@ -91,6 +123,8 @@ class Served:
 
 class FakeUntis(Served):
     """Holds a school's periods and serves them over HTTP like WebUntis v3."""
+
+    endpoints = ENDPOINTS
 
     def __init__(
         self,
@@ -159,21 +193,10 @@ class FakeUntis(Served):
         """Return a fresh period id."""
         return next(self._ids)
 
-    def inject(self, fault: Fault) -> None:
-        """Queue a fault for the next matching requests."""
-        if fault.endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {fault.endpoint!r}")
-        with self.lock:
-            self.faults.append(fault)
-
     def expire_tokens(self) -> None:
         """Invalidate every issued token, as the upstream does when they run out."""
         with self.lock:
             self._tokens.clear()
-
-    def count(self, endpoint: str) -> int:
-        """Return how many requests an endpoint received."""
-        return sum(1 for r in self.requests if r.endpoint == endpoint)
 
     # --- HTTP -------------------------------------------------------------------------------
     @property
@@ -267,16 +290,6 @@ class FakeUntis(Served):
             used = {r["id"] for p in periods for r in p.get(key) or ()}
             master[category] = [table[i] for i in sorted(used) if i in table]
         return master
-
-    def take_fault(self, endpoint: str) -> Fault | None:
-        """Return the next queued fault for an endpoint, counting it down."""
-        for fault in self.faults:
-            if fault.endpoint == endpoint:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     def _local(self, instant: datetime) -> str:
         return instant.astimezone(self.tz).replace(tzinfo=None).isoformat(timespec="seconds")

@@ -46,6 +46,8 @@ TERM_DAYS = 120  # the default session covers the clock's day this far either wa
 class FakeUnitime(Served):
     """Holds a term's rooms, events and meetings and serves them like UniTime's REST API."""
 
+    endpoints = ENDPOINTS
+
     def __init__(
         self,
         tz: ZoneInfo,
@@ -120,17 +122,6 @@ class FakeUnitime(Served):
         with self.lock:
             self.meetings[pid].update(fields)
 
-    def inject(self, fault: Fault) -> None:
-        """Queue a fault for the next matching requests (`roles`, `rooms` or `events`)."""
-        if fault.endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {fault.endpoint!r}")
-        with self.lock:
-            self.faults.append(fault)
-
-    def count(self, endpoint: str) -> int:
-        """Return how many requests an endpoint received."""
-        return sum(1 for r in self.requests if r.endpoint == endpoint)
-
     def settings(self, basic: bool = True) -> dict[str, str]:
         """Return the UNITIME_* settings for this fake (Basic auth, or the token)."""
         auth = {"UNITIME_USER": self.user, "UNITIME_PASSWORD": self.password} if basic \
@@ -170,16 +161,6 @@ class FakeUnitime(Served):
         if query.get("type", [""])[-1].upper() != "ROOM":
             return 400, {}, {"message": "Resource type not provided or not served"}, endpoint
         return 200, {}, self._events(query), endpoint
-
-    def take_fault(self, endpoint: str) -> Fault | None:
-        """Return the next queued fault for an endpoint, counting it down."""
-        for fault in self.faults:
-            if fault.endpoint == endpoint:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     # --- answers ----------------------------------------------------------------------------
     def _events(self, query: dict) -> list[dict[str, Any]]:
