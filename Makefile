@@ -2,7 +2,7 @@
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench soak translations venv dev-venv
+.PHONY: run test test-fast test-at lint bench soak translations venv dev-venv
 
 venv:
 	@scripts/bootstrap.sh requirements.txt
@@ -20,6 +20,17 @@ test: dev-venv
 	@scripts/system-deps.sh
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
+
+# The fast tier (under a minute): no browser, no real processes of ours, nothing slow.
+test-fast: dev-venv
+	@scripts/system-deps.sh
+	.venv/bin/python -m pytest -q -m "not browser and not system and not slow"
+
+# The whole suite with every Python process's wall clock at another instant, e.g.
+# `make test-at AT="2027-10-31 02:30"` (school-local) or AT=commit (the instant HEAD picks).
+AT ?= commit
+test-at: dev-venv
+	scripts/test-at.sh "$(AT)" -q
 
 # The benchmark (about 10 minutes): prints the tables and writes BENCHMARKS.md.
 bench: dev-venv

@@ -107,6 +107,35 @@ def fake(clock: Clock):
     server.stop()
 
 
+def live_day() -> date:
+    """Return the day a test of real processes asks about: tomorrow, school-local, by the real
+    clock that every child process reads. Tomorrow stays inside each process's window even when
+    midnight passes while the test runs (the window starts today)."""
+    return datetime.now(TZ).date() + timedelta(days=1)
+
+
+def fill_live_school(server: FakeUntis, day: date) -> FakeUntis:
+    """Give `server` three classes' four periods on `day` (ids 1010-1013, 1020-…, 1030-…)."""
+    for category, names in NAMES.items():
+        server.add_names(category, names)
+    for cls in (1, 2, 3):
+        for unit in range(4):
+            server.put_period(period(1000 + 10 * cls + unit, day, unit, cls=cls, teacher=cls,
+                                     room=cls, subject=1 + unit // 2))
+    return server
+
+
+@pytest.fixture
+def live_fake():
+    """A fake WebUntis v3 server on the real clock (the one child processes read), its school on
+    `live_day()`; tests that start real processes use it, never the frozen `fake`."""
+    server = fill_live_school(FakeUntis(TZ, school="Testschule"), live_day())
+    server.backdate(list(server.periods), server.clock() - timedelta(days=1))  # planned yesterday
+    server.start()
+    yield server
+    server.stop()
+
+
 def untis_settings(fake: FakeUntis) -> dict[str, str]:
     """Return the SIGNAGE settings (without prefix) that point the untis source at `fake`."""
     client_id, secret = fake.credentials

@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,9 @@ from playwright.sync_api import sync_playwright
 from werkzeug.security import generate_password_hash
 
 from signage.demo.server import FakeUntis
-from tests.conftest import NAMES, TZ, free_port, period, untis_settings
+from tests.conftest import TZ, fill_live_school, free_port, live_day, period, untis_settings
+
+pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -68,20 +70,14 @@ class Server:
 
 @pytest.fixture
 def today() -> str:
-    return datetime.now(TZ).date().isoformat()
+    """The day the boards are asked for: `live_day()`, inside the server's window all test long."""
+    return live_day().isoformat()
 
 
 @pytest.fixture
 def live_fake():
-    """A fake upstream on the real clock with today's lessons for three classes."""
-    fake = FakeUntis(TZ, school="Testschule")
-    for category, names in NAMES.items():
-        fake.add_names(category, names)
-    day = datetime.now(TZ).date()
-    for cls in (1, 2, 3):
-        for unit in range(4):
-            fake.put_period(period(1000 + 10 * cls + unit, day, unit, cls=cls, teacher=cls,
-                                   room=cls, subject=1 + unit // 2))
+    """A fake upstream on the real clock with the day's lessons for three classes, one cancelled."""
+    fake = fill_live_school(FakeUntis(TZ, school="Testschule"), live_day())
     fake.update_period(1011, status="CANCELLED", substitutionText="Aufgaben in Moodle")
     fake.backdate(list(fake.periods), fake.clock() - timedelta(days=1))
     fake.start()
@@ -180,7 +176,7 @@ def busy_fake():
     fake.add_names("teachers", {i: f"T{i:02d}" for i in range(1, 19)})
     fake.add_names("rooms", {i: f"R{100 + i}" for i in range(1, 19)})
     fake.add_names("subjects", {1: "M", 2: "D", 3: "E"})
-    day = datetime.now(TZ).date()
+    day = live_day()
     for cls in classes:
         for unit in range(5):
             fake.put_period(period(100 * cls + unit, day, unit, cls=cls, teacher=cls, room=cls,

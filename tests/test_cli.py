@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,9 @@ import pytest
 from signage.demo.affectit_server import FakeAffectIt
 from signage.demo.jsonrpc_server import FakeJsonRpc
 from signage.demo.mytimetable_server import FakeMyTimetable
-from signage.demo.server import FakeUntis, Fault
+from signage.demo.server import Fault
 from signage.demo.unitime_server import FakeUnitime
-from tests.conftest import BELLS, NAMES, TZ, free_port, period, untis_settings
+from tests.conftest import BELLS, NAMES, TZ, free_port, live_day, untis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi", "signage"]
@@ -37,24 +37,8 @@ def _run(args: list[str], **settings: object) -> subprocess.CompletedProcess:
                           text=True, timeout=60, check=False)
 
 
-@pytest.fixture
-def untis_today():
-    """A fake WebUntis v3 server with three classes' four periods on the real today (the
-    command runs on the real clock, not the tests' frozen one)."""
-    server = FakeUntis(TZ, school="Testschule")
-    for category, names in NAMES.items():
-        server.add_names(category, names)
-    today = datetime.now(TZ).date()
-    for cls in (1, 2, 3):
-        for unit in range(4):
-            server.put_period(period(10 * cls + unit, today, unit, cls=cls, teacher=cls, room=cls))
-    server.start()
-    yield server
-    server.stop()
-
-
-def test_sync_once_against_a_school_exits_0(untis_today):
-    fake = untis_today
+def test_sync_once_against_a_school_exits_0(live_fake):
+    fake = live_fake
     result = _run(["sync", "--once"], **untis_settings(fake))
     assert result.returncode == 0, result.stderr
     assert "sync ok: full load, 12 periods" in result.stdout
@@ -62,7 +46,8 @@ def test_sync_once_against_a_school_exits_0(untis_today):
     assert fake.credentials[1] not in result.stdout + result.stderr
 
 
-def test_sync_once_fails_with_a_one_line_reason(fake):
+def test_sync_once_fails_with_a_one_line_reason(live_fake):
+    fake = live_fake
     fake.inject(Fault("timetable", status=500))
     result = _run(["sync", "--once"], **untis_settings(fake))
     assert result.returncode != 0
@@ -84,8 +69,8 @@ def test_a_malformed_setting_stops_start_up_with_one_line():
 
 
 def _school_of_today(fake: Any) -> Any:
-    """Fill `fake` with two lessons on the real today (the command runs on the real clock)."""
-    today = datetime.now(TZ).date()
+    """Fill `fake` with two lessons on `live_day()` (the command runs on the real clock)."""
+    today = live_day()
     for category, names in NAMES.items():
         fake.add_names(category, names)
     for unit in (0, 1):
@@ -204,14 +189,15 @@ def test_serve_shows_demo_changes_within_seconds(served_demo):
 
 
 def _next_school_day() -> str:
-    day = datetime.now(TZ).date()
+    day = live_day()
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day.isoformat()
 
 
-def test_a_paused_sync_once_fails_and_resume_lets_the_next_cycle_try(fake, redis_url,
+def test_a_paused_sync_once_fails_and_resume_lets_the_next_cycle_try(live_fake, redis_url,
                                                                      redis_prefix, tmp_path):
+    fake = live_fake
     store = {"REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix, "COPY_DIR": str(tmp_path)}
     wrong = {**untis_settings(fake), **store, "UNTIS_CLIENT_SECRET": "mistyped-secret",
              "AUTH_FAILURE_LIMIT": 1}

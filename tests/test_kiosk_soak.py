@@ -13,6 +13,8 @@ import pytest
 
 from bench.soak import GROWTH_LIMIT_PCT, Soak, run_soak
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 SECONDS = 45
 WARMUP_S = 15
 EDGE_SAMPLES = 5

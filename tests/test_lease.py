@@ -63,8 +63,9 @@ def _wait_for(condition, timeout_s: float) -> bool:
     return False
 
 
-def test_two_sync_processes_poll_once_and_a_standby_takes_over(fake, redis_url, redis_prefix,
+def test_two_sync_processes_poll_once_and_a_standby_takes_over(live_fake, redis_url, redis_prefix,
                                                                 redis_client, tmp_path):
+    fake = live_fake
     processes = [_sync_process(fake, redis_url, redis_prefix, tmp_path) for _ in range(2)]
     client = redis_client
     try:

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import free_port, untis_settings
+from tests.conftest import free_port, live_day, untis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -38,8 +38,9 @@ def _until(check, timeout_s: float):
     return None
 
 
-def test_gunicorn_workers_show_what_the_sync_process_wrote(fake, clock, redis_url,
-                                                           redis_prefix, tmp_path):
+def test_gunicorn_workers_show_what_the_sync_process_wrote(live_fake, redis_url, redis_prefix,
+                                                           tmp_path):
+    fake = live_fake  # gunicorn and the sync process read the real clock, and so does this fake
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
     env.update({f"SIGNAGE_{k}": v for k, v in untis_settings(fake).items()})
@@ -57,10 +58,9 @@ def test_gunicorn_workers_show_what_the_sync_process_wrote(fake, clock, redis_ur
         assert _until(lambda: _get(f"{base}/healthz")[0] == 200, 20), "never became healthy"
         with urllib.request.urlopen(f"{base}/robots.txt", timeout=2) as response:
             assert response.read() == b"User-agent: *\nDisallow: /\n"  # boards stay unindexed
-        day = "2026-11-23"
+        day = live_day().isoformat()
         status, body = _get(f"{base}/api/v1/changes?date={day}")
         assert status == 200 and body["changes"] == []
-        clock.advance(minutes=2)  # the fake's clock: the change is newer than the cursor
         fake.update_period(1010, status="CANCELLED", substitutionText="entfällt")
 
         def changed():
