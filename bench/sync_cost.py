@@ -218,7 +218,7 @@ def _bare_load(served: ServedSchool, collector: bool = True) -> bytes:
             gc.disable()
         try:
             answer = session.get(up.untis_url + API_PATH + "/timetable",
-                                 params={"start": first.isoformat(), "end": last.isoformat()},
+                                 params={"start": f"{first}T00:00:00", "end": f"{last}T23:59:59"},
                                  headers={"Authorization": f"Bearer {token}"}, timeout=60)
             payload = json.loads(answer.content)
         finally:

@@ -85,6 +85,7 @@ def period_to_json(p: Period) -> dict[str, Any]:
         "exam": p.exam,
         "refs": {c: [[r.id, r.status] for r in refs] for c, refs in p.refs.items()},
         **({"text_planned": True} if p.text_planned else {}),
+        **({"unit": p.unit} if p.unit is not None else {}),
     }
 
 
@@ -97,6 +98,7 @@ def period_from_json(d: dict[str, Any]) -> Period:
         exam=d["exam"],
         refs={c: tuple(Ref(i, s) for i, s in refs) for c, refs in d["refs"].items()},
         text_planned=bool(d.get("text_planned", False)),
+        unit=d.get("unit"),  # absent before units were kept
     )
 
 

@@ -28,6 +28,13 @@ CATEGORIES = (
     "resources",
 )
 
+# Period types the boards know (WebUntis v3's enumeration); a period of another type is shown
+# as `changed`: it is news nobody planned for.
+PERIOD_TYPES = frozenset({
+    "NORMAL_TEACHING_PERIOD", "ADDITIONAL_PERIOD", "STAND_BY_PERIOD", "OFFICE_HOUR", "EXAM",
+    "BREAK_SUPERVISION", "EVENT", "MEETING",
+})
+
 # Change kinds of a row, in the order they are listed.
 KINDS = ("cancelled", "additional", "exam", "moved", "substitution", "room_change", "changed")
 
@@ -58,6 +65,9 @@ class Period:
     # The note was there when the plan was first seen (a plain upstream's standing note, e.g.
     # "group 14 only"): shown, but not news. WebUntis' notes are always news.
     text_planned: bool = False
+    # The unit of the day's time grid the period starts in (1-based as the upstream numbers
+    # it), when the upstream says; None: boards count the day's start times instead.
+    unit: int | None = None
 
     def ref_list(self, category: str) -> tuple[Ref, ...]:
         """Return the references of one category (empty when the period has none)."""

@@ -9,11 +9,20 @@ adjacent units of the day's time grid (a break between them is allowed).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
-from signage.model import ADDED, CATEGORIES, REGULAR, REMOVED, ChangeRow, Period, Snapshot
+from signage.model import (
+    ADDED,
+    CATEGORIES,
+    PERIOD_TYPES,
+    REGULAR,
+    REMOVED,
+    ChangeRow,
+    Period,
+    Snapshot,
+)
 
 # Categories whose names have boards, and the query parameter that filters by them.
 BOARD_CATEGORIES = {"class": "classes", "room": "rooms", "teacher": "teachers"}
@@ -37,16 +46,26 @@ def day_rows(snapshot: Snapshot, day: date) -> list[ChangeRow]:
         (p for p in snapshot.periods.values() if p.day == day), key=lambda p: (p.start, p.id)
     )
     grid = sorted({p.start for p in periods if p.type in GRID_TYPES})
-    unit_of = {start: number for number, start in enumerate(grid, start=1)}
+    unit_of = _units(periods, grid)
     rows = []
     for group in _merge_groups(periods, grid):
         row = classify(group, snapshot, include_regular=True)
-        first, last = unit_of.get(group[0].start), unit_of.get(group[-1].start)
+        first, last = unit_of(group[0]), unit_of(group[-1])
         if row is not None and first is not None and last is not None:
             row = replace(row, units=(first, last))
         rows.append(row)
     rows.sort(key=lambda r: (r.start, r.end, [natural_key(c) for c in r.classes]))
     return rows
+
+
+def _units(periods: Sequence[Period], grid: Sequence[datetime]) -> Callable[[Period], int | None]:
+    """Return how to number a period's unit: as the upstream's time grid does when the day's
+    periods carry units, else by counting the day's start times."""
+    upstream = {p.start: p.unit for p in periods if p.unit is not None}
+    if upstream:
+        return lambda p: p.unit if p.unit is not None else upstream.get(p.start)
+    counted = {start: number for number, start in enumerate(grid, start=1)}
+    return lambda p: counted.get(p.start)
 
 
 def classify(
@@ -59,22 +78,22 @@ def classify(
     if not kinds and not include_regular:
         return None
 
-    def names(category: str, wanted: Iterable[str]) -> tuple[str, ...]:
-        wanted = set(wanted)
-        return tuple(
-            snapshot.name_of(category, r.id) for r in first.ref_list(category) if r.status in wanted
-        )
+    def names(category: str, removed: bool = False) -> tuple[str, ...]:
+        # Current is anything not REMOVED: a reference status the boards do not know yet still
+        # puts the row on that class's (room's, teacher's) board.
+        return tuple(snapshot.name_of(category, r.id) for r in first.ref_list(category)
+                     if (r.status == REMOVED) == removed)
 
     return ChangeRow(
         date=first.day,
         start=first.start.strftime("%H:%M"),
         end=last.end.strftime("%H:%M"),
-        classes=names("classes", (REGULAR, ADDED)),
-        subjects=names("subjects", (REGULAR, ADDED)),
-        teachers=names("teachers", (REGULAR, ADDED)),
-        original_teachers=names("teachers", (REMOVED,)),
-        rooms=names("rooms", (REGULAR, ADDED)),
-        original_rooms=names("rooms", (REMOVED,)),
+        classes=names("classes"),
+        subjects=names("subjects"),
+        teachers=names("teachers"),
+        original_teachers=names("teachers", removed=True),
+        rooms=names("rooms"),
+        original_rooms=names("rooms", removed=True),
         kinds=kinds,
         text=_join_texts(p.text for p in group),
     )
@@ -102,7 +121,9 @@ def _kinds(group: Sequence[Period]) -> tuple[str, ...]:
     if kinds:
         return tuple(kinds)
     touched = any(r.status != REGULAR for refs in period.refs.values() for r in refs)
-    if period.status != REGULAR or touched or any(p.text and not p.text_planned for p in group):
+    unknown = period.type not in PERIOD_TYPES
+    if (period.status != REGULAR or unknown or touched
+            or any(p.text and not p.text_planned for p in group)):
         return ("changed",)
     return ()
 

@@ -35,7 +35,14 @@ from zoneinfo import ZoneInfo
 from signage.apply import count_differences, held, in_window, remove, upsert
 from signage.model import Snapshot, SyncStatus
 from signage.plan import in_school_hours
-from signage.sources.base import Batch, Changes, Source, SourceAuthError, SourceError
+from signage.sources.base import (
+    Batch,
+    Changes,
+    Source,
+    SourceAuthError,
+    SourceBusy,
+    SourceError,
+)
 from signage.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -48,7 +55,9 @@ MAX_BACKOFF_S = 900
 class CycleResult:
     """What one cycle did."""
 
-    outcome: str  # "full", "delta", "skipped", "paused" (refused credentials) or "failed"
+    # "full", "delta", "skipped", "paused" (refused credentials), "busy" (the upstream is
+    # publishing: asked again later, not a failure) or "failed"
+    outcome: str
     version: int = 0
     upserts: int = 0
     deletions: int = 0
@@ -106,6 +115,8 @@ class SyncEngine:
             result = self._sync(now, status)
         except SourceAuthError as exc:
             return self._refused(now, status, exc, started)
+        except SourceBusy as exc:
+            return self._busy(now, status, exc, started)
         except SourceError as exc:
             return self._fail(now, status, str(exc), exc.retry_after_s, started)
         except StoreError as exc:
@@ -292,6 +303,20 @@ class SyncEngine:
             log.warning("sync: could not record the failure: %s", exc)
         duration = time.perf_counter() - started
         return CycleResult("failed", self.store.version(), error=error, duration_s=duration)
+
+    def _busy(self, now: datetime, status: SyncStatus, exc: SourceBusy,
+              started: float) -> CycleResult:
+        """Ask again at the next poll (or after Retry-After); the failure count stays as it was."""
+        log.info("sync: %s", exc)
+        wait_s = exc.retry_after_s or 0.0
+        not_before = now + timedelta(seconds=wait_s) if wait_s else status.not_before
+        try:
+            self.store.write_status(replace(status, source=self.source.name, last_attempt=now,
+                                            not_before=not_before))
+        except StoreError as error:  # the store is away too: the next cycle tries again
+            log.warning("sync: could not record the wait: %s", error)
+        return CycleResult("busy", self.store.version(), error=str(exc),
+                           duration_s=time.perf_counter() - started)
 
     def _refused(
         self, now: datetime, status: SyncStatus, exc: SourceAuthError, started: float

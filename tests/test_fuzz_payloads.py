@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from signage.codec import snapshot_from_json, snapshot_to_json
-from signage.model import ADDED, CATEGORIES, REGULAR, REMOVED, Period, Snapshot
+from signage.model import CATEGORIES, Period, Snapshot
 from signage.plan import change_rows, day_rows
 from signage.sources import (
     affectit_parse,
@@ -34,6 +35,8 @@ from signage.sources import (
 )
 from signage.sources.base import SourceError
 from tests.conftest import MONDAY, TZ, period
+
+pytestmark = pytest.mark.slow
 
 WINDOW = (MONDAY, MONDAY + timedelta(days=2))
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -307,8 +310,8 @@ def check_result(periods: list[Period], names: dict[str, dict[int, str]]) -> Non
         assert p.exam is None or isinstance(p.exam, str)
         for category, refs in p.refs.items():
             assert category in CATEGORIES, category
-            assert all(type(r.id) is int and r.status in (REGULAR, ADDED, REMOVED)
-                       for r in refs), refs
+            # A status of no known value is kept (the board shows the period as changed).
+            assert all(type(r.id) is int and isinstance(r.status, str) for r in refs), refs
     # What the engine keeps: the window's periods.
     kept = {p.id: p for p in periods if WINDOW[0] <= p.day <= WINDOW[1]}
     snapshot = Snapshot(*WINDOW, kept, names, school="Fuzz")

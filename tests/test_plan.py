@@ -119,6 +119,12 @@ KIND_CASES = [
     pytest.param({"status": "CHANGED"}, ("changed",), id="changed lesson with nothing visible"),
     pytest.param({"text": "Hausaufgaben in Raum R102 abgeben"}, ("changed",),
                  id="regular lesson with a planner's note"),
+    pytest.param({"type": "FIELD_TRIP"}, ("changed",), id="a period type nobody knew of"),
+    pytest.param({"status": "POSTPONED"}, ("changed",), id="a period status nobody knew of"),
+    pytest.param({"teachers": (Ref(1, "SHADOWING"),)}, ("changed",),
+                 id="a reference status nobody knew of"),
+    pytest.param({"type": "FIELD_TRIP", "teachers": (removed(1), added(2))}, ("substitution",),
+                 id="a period type nobody knew of, with a substitute"),
 ]
 
 
@@ -534,6 +540,33 @@ def test_day_rows_list_regular_periods_too_with_their_units():
         ("1-2", (), ("5a",)), ("3", ("cancelled",), ("5a",)), ("4", (), ("10a",)),
         ("5", (), ("5b",))]
     assert [r.unit_label for r in change_rows(data, MONDAY)] == ["3"]
+
+
+def test_a_reference_of_unknown_status_counts_as_current():
+    period = lesson(1, 1, cls=2, teachers=(Ref(1, "SHADOWING"), removed(2)))
+    period = replace(period, refs={**period.refs, "classes": (Ref(2, "JOINED"),)})
+    (found,) = change_rows(snapshot(period), MONDAY)
+    assert (found.classes, found.teachers, found.original_teachers) == (("5b",), ("MÜL",),
+                                                                        ("BEC",))
+    assert rows_for([found], "classes", "5b") == [found]
+
+
+@pytest.mark.parametrize(
+    ("units", "labels"),
+    [
+        pytest.param({}, ["1-2", "3", "3"], id="no units from upstream: start times counted"),
+        pytest.param({1: 2, 2: 3, 3: 4, 4: 4}, ["2-3", "4", "4"], id="the upstream's units"),
+        pytest.param({1: 2, 2: 3, 4: 4}, ["2-3", "4", "4"],
+                     id="a period without a unit takes the one of its start time"),
+    ],
+)
+def test_day_rows_number_units_as_the_upstream_does_when_it_says(units, labels):
+    # 5a's units 1 and 2 are a double period; 5b and 10a have unit 3. Upstream, the day starts
+    # with a unit before 08:00 that holds no lesson, so 08:00 is its unit 2.
+    periods = [lesson(1, 1), lesson(2, 2), lesson(3, 3, cls=2, lesson_id=202),
+               lesson(4, 3, cls=3, lesson_id=303)]
+    data = snapshot(*(replace(p, unit=units.get(p.id)) for p in periods))
+    assert [r.unit_label for r in day_rows(data, MONDAY)] == labels
 
 
 @pytest.mark.parametrize(

@@ -188,7 +188,8 @@ def test_the_window_rolls_at_midnight(engine, store, fake, clock):
     assert all(p.day >= TUESDAY for p in snapshot.periods.values())
     assert 4010 in snapshot.periods and 2010 in snapshot.periods
     gained = [r for r in fake.requests if r.endpoint == "timetable"][-2]
-    assert (gained.params["start"], gained.params["end"]) == (["2026-11-26"], ["2026-11-26"])
+    assert (gained.params["start"], gained.params["end"]) == (["2026-11-26T00:00:00"],
+                                                          ["2026-11-26T23:59:59"])
     assert "dateLastModifiedAfter" not in gained.params
 
 

@@ -142,6 +142,7 @@ def test_unusable_answers_are_one_source_error(fake, source, fault, error, messa
         source.fetch_changes(MONDAY, MONDAY, datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
 
 
+@pytest.mark.slow
 def test_a_hang_past_the_read_timeout_is_unavailable(fake, source):
     fake.inject(Fault("timetable", status=200, delay_s=1.5, times=4))  # the try and 3 retries
     with pytest.raises(SourceUnavailable, match="timed out"):
@@ -165,8 +166,9 @@ def test_changes_send_the_cursor_in_utc_to_both_endpoints(fake, source, clock):
     timetable, deleted = [r for r in fake.requests if r.endpoint in ("timetable", "deleted")]
     assert timetable.params["dateLastModifiedAfter"] == ["2026-11-23T08:00:00"]
     assert deleted.params["dateLastModifiedAfter"] == ["2026-11-23T08:00:00"]
-    # Five weeks around the window: a period moved out of it is seen too.
-    assert timetable.params["start"] == ["2026-10-19"] and timetable.params["end"] == ["2026-12-30"]
+    # Five weeks around the window, whole days: a period moved out of it is seen too.
+    assert timetable.params["start"] == ["2026-10-19T00:00:00"]
+    assert timetable.params["end"] == ["2026-12-30T23:59:59"]
 
 
 def test_a_period_moved_out_of_the_window_leaves_the_copy_at_the_next_delta(fake, engine, store,

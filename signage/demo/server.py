@@ -1,8 +1,12 @@
 """A fake WebUntis v3 server on a loopback port: the demo school's upstream and the tests' one.
 
 It speaks the protocol `signage.sources.untis` documents: the client-credentials token endpoint
-(HTTP Basic, tokens that expire), `GET …/v3/timetable` with `start`/`end` and
-`dateLastModifiedAfter` (UTC), `GET …/v3/timetable/deleted-periods`, v3 error bodies, gzip.
+(HTTP Basic, tokens that expire), `GET …/v3/timetable` with `start`/`end` (date-times; a period
+belongs when it overlaps them) and `dateLastModifiedAfter` (UTC), `GET …/v3/timetable/
+deleted-periods`, v3 error bodies (a validation error for a parameter that is not a date-time),
+gzip. Options choose among what the spec leaves open (`signage.demo.untis_v3`): the shape of
+the deleted-periods body, a page size it imposes (`page_limit`), a time grid with `unitOfDay`,
+empty lists sent as `null` or left out.
 It records every request (never a credential), with the bytes of its body and of the answer's
 body as sent (gzipped when asked) and the time it took to build the answer, and can inject
 faults: statuses with `Retry-After`, hangs, malformed or truncated bodies.
@@ -19,13 +23,26 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
+
+from signage.demo.untis_v3 import (
+    DELETED_SHAPES,
+    InvalidQuery,
+    Spans,
+    header_filter,
+    page_of,
+    read_query,
+    shape_empty,
+    time_grids,
+    with_grid,
+)
 
 API = "/WebUntis/api/rest/extern/v3"
 ENDPOINTS = {"token", "timetable", "deleted"}
@@ -153,6 +170,13 @@ class FakeUntis(Served):
         self._tokens: dict[str, float] = {}  # token -> monotonic expiry
         self._ids = itertools.count(10**9)
         self.lock = threading.RLock()
+        # What the spec leaves open, chosen per test (see signage.demo.untis_v3):
+        self.deleted_shape = "array"  # a key of DELETED_SHAPES
+        self.page_limit = 0  # > 0: answers hold at most this many periods, paged by `offset`
+        self.time_grid: Sequence[tuple[clock_time, clock_time]] | None = None  # units 1, 2, …
+        self.unit_of_day = True  # with a time grid: periods carry `unitOfDay` too
+        self.empty_lists = "list"  # "list", "null" or "omitted": how empty optional lists go
+        self._spans = Spans(tz)
 
     # --- data -------------------------------------------------------------------------------
     def add_names(self, category: str, names: dict[int, str]) -> None:
@@ -244,44 +268,44 @@ class FakeUntis(Served):
 
     def _timetable(self, query: dict) -> tuple[int, dict, Any]:
         try:
-            start = date.fromisoformat(query["start"][0][:10])
-            end = date.fromisoformat(query["end"][0][:10])
-            since = _utc_param(query.get("dateLastModifiedAfter"))
-        except (KeyError, ValueError):
-            errors = [{"path": "start/end", "message": "required ISO 8601 dates"}]
-            return 400, {}, dict(_error("BAD_REQUEST", "invalid parameters"),
-                                 validationErrors=errors)
+            asked = read_query(query, self.tz, timetable=True)
+        except InvalidQuery as exc:
+            return 400, {}, _invalid(exc)
+        start, end, since = asked.start, asked.end, asked.since
+        assert start is not None and end is not None  # noqa: S101 - read_query requires them
         if self.day_loader is not None and since is None:
-            for offset in range((end - start).days + 1):
-                day = start + timedelta(days=offset)
+            for offset in range((end.date() - start.date()).days + 1):
+                day = start.date() + timedelta(days=offset)
                 if day not in self._loaded_days:
                     self._loaded_days.add(day)
                     self.day_loader(day)
-        periods = [
-            self.periods[pid] for pid in sorted(
-                pid for pid, p in self.periods.items()  # the cheap test first: deltas are small
-                if (since is None or self.modified[pid] > since)
-                and start <= date.fromisoformat(p["start"][:10]) <= end
-            )
+        found = [
+            (span, pid) for pid, p in self.periods.items()
+            # the cheap test first: deltas are small
+            if (since is None or self.modified[pid] > since)
+            and ((span := self._spans(p)) is None or (span[0] <= end and span[1] >= start))
         ]
+        chosen, limit = page_of(found, asked, self.page_limit)
+        periods = [with_grid(self.periods[pid], span, self.time_grid, self.unit_of_day)
+                   for span, pid in chosen]
         body = {
             "headerData": {
                 "created": self._local(self.clock()),
                 "school": {"tenantId": self.tenant, "name": self.school},
+                "filter": header_filter(query, limit, asked.offset),
             },
             "masterData": self._referenced_names(periods),
-            "timetableData": {"periods": periods},
+            "timetableData": {"timeGrids": time_grids(self.time_grid), "periods": periods},
         }
-        return 200, {}, body
+        return 200, {}, shape_empty(body, self.empty_lists)
 
     def _deleted(self, query: dict) -> tuple[int, dict, Any]:
         try:
-            since = _utc_param(query.get("dateLastModifiedAfter"))
-        except ValueError:
-            since = None
-        if since is None:
-            return 400, {}, _error("BAD_REQUEST", "dateLastModifiedAfter is required")
-        return 200, {}, [pid for when, pid in self.deleted if when > since]
+            since = read_query(query, self.tz, timetable=False).since
+        except InvalidQuery as exc:
+            return 400, {}, _invalid(exc)
+        ids = [pid for when, pid in self.deleted if since is not None and when > since]
+        return 200, {}, DELETED_SHAPES[self.deleted_shape](ids)
 
     def _referenced_names(self, periods: list[dict]) -> dict[str, list[dict]]:
         master: dict[str, list[dict]] = {}
@@ -386,6 +410,11 @@ def _error(code: str, message: str) -> dict[str, str]:
             "requestId": secrets.token_hex(8), "traceId": secrets.token_hex(8)}
 
 
+def _invalid(exc: InvalidQuery) -> dict[str, Any]:
+    return dict(_error("VALIDATION_ERROR", f"invalid parameters: {exc}"),
+                validationErrors=exc.errors)
+
+
 def _basic(header: str) -> tuple[str, str] | None:
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
@@ -395,10 +424,3 @@ def _basic(header: str) -> tuple[str, str] | None:
     except ValueError:
         return None
     return user, password
-
-
-def _utc_param(values: list[str] | None) -> datetime | None:
-    if not values:
-        return None
-    parsed = datetime.strptime(values[0], "%Y-%m-%dT%H:%M:%S")
-    return parsed.replace(tzinfo=UTC)

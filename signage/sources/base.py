@@ -43,6 +43,11 @@ class SourceUnavailable(SourceError):
     """The upstream could not be reached or is overloaded (refused, timeout, 429, 5xx)."""
 
 
+class SourceBusy(SourceUnavailable):
+    """The upstream is publishing a new timetable: ask again later. Not a failure of the
+    source (a planner's daily routine), so it neither counts nor backs the sync off."""
+
+
 @dataclass(frozen=True)
 class Batch:
     """Periods and the display names they reference, as one upstream answer delivered them."""

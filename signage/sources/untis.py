@@ -11,10 +11,35 @@ Endpoints (Bearer auth):
 - `GET {URL}/WebUntis/api/rest/extern/v3/timetable?start=…&end=…[&dateLastModifiedAfter=…]`
 - `GET {URL}/WebUntis/api/rest/extern/v3/timetable/deleted-periods?dateLastModifiedAfter=…`
 
-Quirks, confirmed: `dateLastModifiedAfter` is UTC (`yyyy-MM-ddTHH:mm:ss`), every other time is
-school-local without offset; errors come as `{errorCode, errorMessage, requestId, traceId}`.
-Assumed: `start`/`end` are sent as dates and `end` is inclusive; deleted-periods takes no range;
-`headerData.created` is the upstream's clock when it built the answer (our next cursor).
+Confirmed (typed in the published OpenAPI description or said on the developer pages):
+- `start`/`end` are date-times; we send school-local ones without an offset covering whole
+  days, `YYYY-MM-DDT00:00:00` of the first day to `YYYY-MM-DDT23:59:59` of the last.
+- `dateLastModifiedAfter` is UTC (`yyyy-MM-ddTHH:mm:ss`); every other time is school-local
+  without an offset (one that carries an offset anyway is converted).
+- Errors are `{errorCode, errorMessage, requestId, traceId[, validationErrors]}`.
+  `TT_ONGOING_TIMETABLE_PUBLICATION` means a publication is running: whatever the HTTP status,
+  it is `SourceBusy` ("timetable publication in progress"), retried at the next poll
+  (or after its `Retry-After`), the last good snapshot kept.
+- `limit`/`offset` page "starting with the earliest period". A period may carry `unitOfDay`
+  and `timegridId`, the answer `timeGrids`; reference lists, master data categories, `exam`
+  and `timeGrids` are optional (missing or null is empty).
+- Enumerations: period `type` and `status`, reference `status`. A value outside them (a newer
+  upstream) keeps the period, shown as `changed`, logged once per value (`untis_parse`).
+
+Assumed (the references leave these open; each variant is accepted and tested):
+- The deleted-periods body: a bare array of ids, or an object wrapping one (`deletedPeriods`,
+  `periods`, `ids`, or its only list); elements are ids or `{id}` objects. It takes no range.
+- `end` is inclusive, and a period belongs to the range when it overlaps it.
+- Paging: we ask for no page size. When an answer holds exactly `headerData.filter.limit`
+  (non-zero) periods the server imposed one: we ask again with `offset` = periods received
+  until a page holds fewer, and combine the pages into one batch. A page that repeats only
+  known periods (offset ignored) is a `SourceError`. A period changed while we page is asked
+  for again by the next delta (the cursor is the first page's clock); one deleted before our
+  offset shifts the later pages, so an unchanged period may be missed until the next full
+  reload.
+- The unit a board shows ("3-4"): a period's `unitOfDay`, else the first slot of its time grid
+  it overlaps; with neither, the boards count the day's start times (`signage.plan`).
+- `headerData.created` is the upstream's clock when it built the answer (our next cursor).
 """
 
 from __future__ import annotations
@@ -33,15 +58,23 @@ from signage.sources.base import (
     Batch,
     Changes,
     SourceAuthError,
+    SourceBusy,
     SourceError,
 )
-from signage.sources.http import json_of, raise_for_status
-from signage.sources.untis_parse import parse_deleted, parse_timetable
+from signage.sources.http import json_of, raise_for_status, retry_after_s
+from signage.sources.untis_parse import (
+    combine_pages,
+    page_limit,
+    parse_deleted,
+    parse_timetable,
+)
 
 API_PATH = "/WebUntis/api/rest/extern/v3"
 TOKEN_PATH = "/WebUntis/api/sso/v3/{tenant}/token"  # noqa: S105 - a path, not a secret
 TOKEN_MARGIN_S = 30.0
 DELTA_MARGIN_DAYS = 35  # deltas ask this far around the window (moves out of it; see below)
+MAX_PAGES = 1000  # a paging upstream that never ends its pages is broken, not big
+PUBLICATION_IN_PROGRESS = "TT_ONGOING_TIMETABLE_PUBLICATION"
 
 
 class UntisSource:
@@ -85,9 +118,8 @@ class UntisSource:
 
     def fetch_window(self, start: date, end: date) -> Batch:
         """Return every period from `start` to `end` inclusive."""
-        params = {"start": start.isoformat(), "end": end.isoformat()}
         with _collector_paused():
-            return parse_timetable(self._get("/timetable", params), self._tz)
+            return self._fetch_timetable(_date_times(start, end))
 
     def fetch_changes(self, start: date, end: date, since: datetime) -> Changes:
         """Return the periods modified after `since` (UTC) and the ids deleted since then."""
@@ -95,13 +127,35 @@ class UntisSource:
         # The upstream filters by a period's date now: one moved out of the window (or, across
         # midnight, to the day just dropped) is only seen with a wider range.
         margin = timedelta(days=DELTA_MARGIN_DAYS)
-        params = {"start": (start - margin).isoformat(), "end": (end + margin).isoformat(),
-                  "dateLastModifiedAfter": cursor}
-        batch = parse_timetable(self._get("/timetable", params), self._tz)
+        params = {**_date_times(start - margin, end + margin), "dateLastModifiedAfter": cursor}
+        batch = self._fetch_timetable(params)
         deleted = parse_deleted(
             self._get("/timetable/deleted-periods", {"dateLastModifiedAfter": cursor})
         )
         return Changes(batch=batch, deleted=deleted)
+
+    def _fetch_timetable(self, params: Mapping[str, str]) -> Batch:
+        """Return the periods of one timetable query, paging when the upstream imposes a page
+        size: an answer of exactly `headerData.filter.limit` periods is followed by the next
+        page (`offset` = periods received) until one holds fewer."""
+        payload = self._get("/timetable", params)
+        batch = parse_timetable(payload, self._tz)
+        limit = page_limit(payload)
+        if not limit or len(batch.periods) != limit:
+            return batch
+        pages, seen = [batch], {p.id for p in batch.periods}
+        while len(pages[-1].periods) >= limit:
+            if len(pages) >= MAX_PAGES:
+                raise SourceError(f"GET /timetable: still paging after {MAX_PAGES} pages")
+            received = sum(len(page.periods) for page in pages)
+            page = parse_timetable(self._get("/timetable", {
+                **params, "limit": str(limit), "offset": str(received)}), self._tz)
+            if page.periods and seen.issuperset(p.id for p in page.periods):
+                raise SourceError(f"GET /timetable: the page at offset {received} repeats "
+                                  "periods already received (offset ignored?)")
+            seen.update(p.id for p in page.periods)
+            pages.append(page)
+        return combine_pages(pages)
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -164,10 +218,34 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _date_times(start: date, end: date) -> dict[str, str]:
+    """Return `start`/`end` as the v3 date-times that cover both days whole (school-local,
+    without an offset: v3 reads every time but the cursor as school-local)."""
+    return {"start": f"{start.isoformat()}T00:00:00", "end": f"{end.isoformat()}T23:59:59"}
+
+
 def _json_or_error(response: requests.Response, what: str) -> Any:
-    """Return the decoded JSON of a 2xx answer; raise the error the answer stands for."""
+    """Return the decoded JSON of a 2xx answer; raise the error the answer stands for.
+
+    A publication in progress (`TT_ONGOING_TIMETABLE_PUBLICATION`, whatever the HTTP status)
+    is the upstream busy, not a refusal: `SourceBusy`, asked again later, not a failure.
+    """
+    if response.status_code >= 400 and _error_code(response) == PUBLICATION_IN_PROGRESS:
+        raise SourceBusy(
+            f"{what}: timetable publication in progress (HTTP {response.status_code}); "
+            "retrying later", retry_after_s(response))
     raise_for_status(response, what, _upstream_detail)
     return json_of(response, what)
+
+
+def _error_code(response: requests.Response) -> str | None:
+    """Return the `errorCode` of a v3 error body, None when there is none."""
+    try:
+        body = response.json()
+    except (ValueError, requests.RequestException):
+        return None
+    code = body.get("errorCode") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def _upstream_detail(response: requests.Response) -> str:

@@ -1,25 +1,38 @@
 """Parse WebUntis v3 timetable answers into `Batch`es; any unusable payload is one `SourceError`.
 
-Shape (v3 `GET …/timetable`): `headerData` (`created`, `school`), `masterData` (per category a
-list of `{id, externKey, displayName}`), `timetableData.periods` (`id`, `lessonId`, `modified`,
-`start`, `end`, `type`, `status`, `substitutionText`, `relatedPeriod`, `exam`, and per category
-a list of `{id, status}`). Unknown fields are ignored. Times are school-local without an offset;
-a time that carries an offset anyway is converted to school-local.
+Shape (v3 `GET …/timetable`): `headerData` (`created`, `school`, `filter`), `masterData` (per
+category a list of `{id, externKey, displayName}`), `timetableData.periods` (`id`, `lessonId`,
+`modified`, `start`, `end`, `type`, `status`, `substitutionText`, `relatedPeriod`, `exam`,
+`timegridId`, `unitOfDay`, and per category a list of `{id, status}`) and
+`timetableData.timeGrids` (see `untis_grid`). Unknown fields are ignored. Times are school-local
+without an offset; a time that carries an offset anyway is converted to school-local.
+
+Optional parts may be missing or null: `headerData`, `masterData` and each of its categories, a
+period's reference lists, `exam`, `timeGrids`. An enumeration value the boards do not know (a new
+period `type` or `status`, a new reference `status`) keeps the period as it came: the boards show
+it as `changed` (`signage.plan`), and each new value is logged once per process.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signage.model import CATEGORIES, REGULAR, Period, Ref
+from signage.model import CATEGORIES, PERIOD_TYPES, REGULAR, Period, Ref
 from signage.sources.base import Batch, SourceError
+from signage.sources.untis_grid import Grids, parse_time_grids, unit_of
+
+log = logging.getLogger(__name__)
 
 # Keys differ in case between periods and master data (`studentgroups` vs `studentGroups`).
 _KEY_ALIASES = {"studentGroups": "studentgroups"}
 _REF_KEYS = {**{category: category for category in CATEGORIES}, **_KEY_ALIASES}
 REF_STATUSES = frozenset({"REGULAR", "ADDED", "REMOVED"})
+PERIOD_STATUSES = frozenset({"REGULAR", "CANCELLED", "ADDITIONAL", "CHANGED"})
+MAX_REPORTED = 100  # distinct unknown values logged per process; a broken upstream could send more
 
 
 def parse_timetable(payload: Any, tz: ZoneInfo) -> Batch:
@@ -34,7 +47,7 @@ def parse_timetable(payload: Any, tz: ZoneInfo) -> Batch:
     header = {} if header is None else header
     if not isinstance(header, dict):
         raise SourceError("timetable answer's headerData is not an object")
-    shared = _Shared(tz)
+    shared = _Shared(tz, parse_time_grids(data.get("timeGrids")))
     periods = [_parse_period(raw, shared) for raw in data["periods"]]
     created = header.get("created")
     school = header.get("school") if isinstance(header.get("school"), dict) else {}
@@ -48,6 +61,29 @@ def parse_timetable(payload: Any, tz: ZoneInfo) -> Batch:
     )
 
 
+def page_limit(payload: Any) -> int:
+    """Return the page size the upstream imposed on an answer (`headerData.filter.limit`), 0
+    for none."""
+    header = payload.get("headerData") if isinstance(payload, dict) else None
+    found = header.get("filter") if isinstance(header, dict) else None
+    limit = found.get("limit") if isinstance(found, dict) else None
+    return limit if _is_id(limit) and limit > 0 else 0
+
+
+def combine_pages(pages: Sequence[Batch]) -> Batch:
+    """Return the pages of one paged answer as one batch, with the earliest of their clocks
+    (changes made while paging are asked for again)."""
+    periods: dict[int, Period] = {}
+    names: dict[str, dict[int, str]] = {}
+    for page in pages:
+        periods.update((p.id, p) for p in page.periods)
+        for category, table in page.names.items():
+            names.setdefault(category, {}).update(table)
+    school = next((page.school for page in pages if page.school), "")
+    clock = min((page.server_time for page in pages if page.server_time), default=None)
+    return Batch(periods=list(periods.values()), names=names, school=school, server_time=clock)
+
+
 class _Shared:
     """What the periods of one answer share, read once: times, references, reference tuples.
 
@@ -56,8 +92,10 @@ class _Shared:
     snapshot smaller. Only valid values are kept, so a hit needs no second check.
     """
 
-    def __init__(self, tz: ZoneInfo) -> None:
+    def __init__(self, tz: ZoneInfo, grids: Grids) -> None:
         self.tz = tz
+        self.grids = grids
+        self.units: dict[tuple[Any, datetime, datetime], int | None] = {}
         self.times: dict[str, datetime] = {}
         self.refs: dict[tuple[int, str], Ref] = {}
         self.tuples: dict[tuple[tuple[int, str], ...], tuple[Ref, ...]] = {}
@@ -69,6 +107,18 @@ class _Shared:
                 return parsed
         parsed = self.times[value] = _parse_time(value, f"period {pid} {field}", self.tz)
         return parsed
+
+    def unit(self, raw: dict[str, Any], start: datetime, end: datetime) -> int | None:
+        unit = raw.get("unitOfDay")
+        if _is_id(unit):
+            return unit
+        if not self.grids:
+            return None
+        grid_id = raw.get("timegridId")
+        key = (grid_id if _is_id(grid_id) else None, start, end)
+        if key not in self.units:
+            self.units[key] = unit_of(key[0], start, end, self.grids)
+        return self.units[key]
 
     def ref_tuple(self, value: Any, pid: int, key: str) -> tuple[Ref, ...]:
         if not isinstance(value, list):
@@ -87,8 +137,7 @@ class _Shared:
         if refs is None:
             for _, status in found:
                 if status not in REF_STATUSES:
-                    raise SourceError(f"period {pid} {key} has unknown reference status "
-                                      f"{status!r}")
+                    report_unknown("reference status", status)
             refs = self.tuples[found] = tuple(self._ref(*pair) for pair in found)
         return refs
 
@@ -100,21 +149,44 @@ class _Shared:
 
 
 def parse_deleted(payload: Any) -> frozenset[int]:
-    """Return the ids of a v3 deleted-periods answer (a list of ids; objects with `id` too)."""
-    items = payload
-    if isinstance(payload, dict):
-        # Assumed wrapper forms; the documentation only says "an array of deleted period IDs".
-        keys = ("periods", "deletedPeriods", "ids")
-        items = next((payload[k] for k in keys if k in payload), None)
+    """Return the ids of a v3 deleted-periods answer.
+
+    The documentation says "an array of deleted period IDs"; whether bare or wrapped is open, so
+    both are read: a bare array, or an object holding one (`deletedPeriods`, `periods`, `ids`,
+    or whichever single list it holds). Each element is an id or an object with an `id`.
+    """
+    items = _wrapped_list(payload) if isinstance(payload, dict) else payload
     if not isinstance(items, list):
         raise SourceError("deleted-periods answer is not a list of period ids")
     ids = set()
     for item in items:
         value = item.get("id") if isinstance(item, dict) else item
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SourceError(f"deleted-periods answer holds {value!r}, not a period id")
+        if not _is_id(value):
+            raise SourceError(f"deleted-periods answer holds {str(value)[:40]!r}, not a period id")
         ids.add(value)
     return frozenset(ids)
+
+
+def _wrapped_list(payload: dict[str, Any]) -> Any:
+    """Return the list an object wraps: under a known key, else its only list; None if unclear."""
+    for key in ("deletedPeriods", "periods", "ids"):
+        if isinstance(payload.get(key), list):
+            return payload[key]
+    lists = [value for value in payload.values() if isinstance(value, list)]
+    return lists[0] if len(lists) == 1 else None
+
+
+def report_unknown(what: str, value: str) -> None:
+    """Log an enumeration value the boards do not know, once per value per process."""
+    key = (what, value)
+    if key in _reported or len(_reported) >= MAX_REPORTED:
+        return
+    _reported.add(key)
+    log.warning("WebUntis sent an unknown %s %r: the period is kept and shown as changed",
+                what, value[:60])
+
+
+_reported: set[tuple[str, str]] = set()
 
 
 def _parse_master_data(master: Any) -> dict[str, dict[int, str]]:
@@ -151,18 +223,25 @@ def _parse_period(raw: Any, shared: _Shared) -> Period:
             refs[category] = shared.ref_tuple(value, pid, key)
     lesson, modified = raw.get("lessonId"), raw.get("modified")
     related, exam = raw.get("relatedPeriod"), raw.get("exam")
+    kind = str(raw.get("type") or "NORMAL_TEACHING_PERIOD")
+    status = str(raw.get("status") or REGULAR)
+    if kind not in PERIOD_TYPES:
+        report_unknown("period type", kind)
+    if status not in PERIOD_STATUSES:
+        report_unknown("period status", status)
     return Period(
         id=pid,
         start=start,
         end=end,
         lesson_id=lesson if type(lesson) is int else None,
-        type=str(raw.get("type") or "NORMAL_TEACHING_PERIOD"),
-        status=str(raw.get("status") or REGULAR),
+        type=kind,
+        status=status,
         modified=shared.time(modified, pid, "modified") if modified else None,
         text=str(raw.get("substitutionText") or ""),
         related_period=None if related is None else _related_id(related),
         exam=None if exam is None else _exam_key(exam),
         refs=refs,
+        unit=shared.unit(raw, start, end),
     )
 
 
