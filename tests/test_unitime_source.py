@@ -365,7 +365,6 @@ def _answer_with(fake: FakeUnitime, **fields) -> bytes:
          "event 1 has no eventName"),
         (Fault("events", status=200, body=b"[1, 2]"), "events answer holds an entry that is no"),
         (_meeting_field(meetingId="x"), "events answer holds a meeting without a meetingId"),
-        (_meeting_field(approvalStatus="Maybe"), "has an unknown approvalStatus 'Maybe'"),
         (_meeting_field(startTime=None, meetingDate=None),
          "has neither startTime/stopTime nor meetingDate and slots"),
         (_meeting_field(stopTime=0), "ends before it starts"),
@@ -374,7 +373,7 @@ def _answer_with(fake: FakeUnitime, **fields) -> bytes:
     ],
     ids=["malformed JSON", "truncated gzip", "roles of the wrong shape", "room without id",
          "event without name", "events that are no objects", "meeting without id",
-         "unknown approval status", "meeting without times", "meeting ending before it starts",
+         "meeting without times", "meeting ending before it starts",
          "location without name", "wrong base URL"],
 )
 def test_unusable_answers_are_one_source_error(source, uni, breakage, message):

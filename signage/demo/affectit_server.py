@@ -2,11 +2,20 @@
 
 It serves the REST layout `signage.sources.affectit` assumes, under `{url}` = `http://…/api`:
 `HEAD /schools` and `HEAD /{category}` answer `Last-Modified`; `GET /{category}` the sync list;
-`GET /{category}?untis_ids=1,2` the objects (at most `MAX_IDS`, else 400); `/schools` lists the
-one school the key selects, like a category. Every call needs the
-`X-API-KEY` (401 otherwise). Every mutation stamps the object, its category and the school with
-a new UTC second, strictly later than the last one even on a frozen test clock (`Last-Modified`
-has whole seconds). Cancelling a lesson deletes it: that is how Affect IT shows a cancellation.
+`GET /{category}?untis_ids=1,2` the objects, each with its timestamp in `last_update`; `/schools`
+lists the one school the key selects, like a category. `sync_form` chooses how sync list
+entries look (the reference leaves it open): `last_update` `{"untis_id", "last_update"}`
+(default), `timestamp` `{"untis_id", "timestamp"}`, `id` `{"id", "last_update"}` or `pairs`
+`[id, timestamp]`.
+
+As strict as the reference, no stricter: every call needs the `X-API-KEY` header (401
+otherwise); ids that are no integers are a 400 ("errors in the request are communicated in the
+HTTP status"); a URL longer than Apache's 8177 bytes is a 414 (the reference's only limit; its
+"e.g. 100" ids per request is advice). A query parameter it does not know is ignored, as a web
+framework does, and recorded in `ignored` (`"GET teachers: ids"`) so tests can prove a client
+sends none. Every mutation stamps the object, its category and the school with a new UTC
+second, strictly later than the last one even on a frozen test clock (`Last-Modified` has whole
+seconds). Cancelling a lesson deletes it: that is how Affect IT shows a cancellation.
 
 Times are given school-local (date and time, as a planner thinks) and stored in UTC, as the API
 sends them. Requests are recorded (never the key) with endpoint `"<METHOD> <name>"`, the name
@@ -23,19 +32,32 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from signage.demo.server import MAX_RECORDED, Fault, Recorded, Served, _Handler
-from signage.sources.affectit import API_KEY_HEADER, CATEGORIES, IDS_PARAM, LESSONS, MAX_IDS
-from signage.sources.affectit_parse import COURSE_FIELD, ID_FIELD, LESSON_REFS, STAMP_FIELD
 
+# The API's names as the reference (and public clients) spell them: taken from there, never from
+# the client's constants, so that a wrong guess in the client cannot pass through the fake.
 API = "/api"
+API_KEY_HEADER = "X-API-KEY"
+IDS_PARAM = "untis_ids"
+ID_FIELD, STAMP_FIELD, COURSE_FIELD = "untis_id", "last_update", "course"
+LESSONS = "lessons"
+# Affect IT's categories and the name table each is (lessons are periods).
+CATEGORIES: dict[str, str | None] = {"teachers": "teachers", "locations": "rooms",
+                                     "groups": "classes", "subjects": "subjects",
+                                     "departments": "departments", LESSONS: None}
 SCHOOL = "school"
 ENDPOINTS = {SCHOOL, *CATEGORIES}
 METHODS = ("GET", "HEAD")
+SYNC_FORMS = ("last_update", "timestamp", "id", "pairs")
+KNOWN_PARAMS = {IDS_PARAM}  # the list URLs' parameters the fake serves
+MAX_URL_BYTES = 8177  # Apache's limit, the one the reference names
 # Our category names (as `Snapshot.names` has them) -> Affect IT's.
 UPSTREAM = {table: category for category, table in CATEGORIES.items() if table is not None}
-LESSON_FIELD = {ours: field for field, ours in LESSON_REFS.items()}
+LESSON_FIELD = {"classes": "groups", "teachers": "teachers", "rooms": "locations",
+                "subjects": "subjects"}  # a lesson's lists of untis ids
 
 
 class FakeAffectIt(Served):
@@ -47,7 +69,11 @@ class FakeAffectIt(Served):
         api_key: str = "affectit-demo-key",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         school: str = "Demo-Skolen",
+        sync_form: str = SYNC_FORMS[0],
     ) -> None:
+        if sync_form not in SYNC_FORMS:
+            raise ValueError(f"sync_form must be one of {', '.join(SYNC_FORMS)}")
+        self.sync_form = sync_form
         self.tz = tz
         self.api_key = api_key
         self.clock = clock
@@ -57,6 +83,7 @@ class FakeAffectIt(Served):
         self.school_stamp = clock().astimezone(UTC).replace(microsecond=0)
         self.category_stamps = dict.fromkeys(CATEGORIES, self.school_stamp)
         self.requests: deque[Recorded] = deque(maxlen=MAX_RECORDED)
+        self.ignored: list[str] = []  # "<METHOD> <name>: <parameter>" the fake did not know
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
 
@@ -75,6 +102,10 @@ class FakeAffectIt(Served):
             ID_FIELD: pid, "start": self._utc(day, start), "end": self._utc(day, end),
             COURSE_FIELD: course, **{LESSON_FIELD[ours]: [i] for ours, i in refs.items()},
         })
+
+    def put_lesson(self, lesson: dict[str, Any]) -> None:
+        """Add or replace a lesson given in the wire shape (`untis_id`, `start`, …)."""
+        self._put(LESSONS, dict(lesson))
 
     def add_extra(self, pid: int, day: date, start: time, end: time, cls: int, teacher: int,
                   room: int, subject: int) -> None:
@@ -131,31 +162,37 @@ class FakeAffectIt(Served):
         if name not in ENDPOINTS or method not in METHODS:
             return 404, {}, {"detail": "Not found."}, f"{method} other"
         endpoint = f"{method} {name}"
+        if len(path) + 1 + len(urlencode(query, doseq=True)) > MAX_URL_BYTES:  # as sent
+            return 414, {}, b"<h1>Request-URI Too Long</h1>", endpoint
         key = headers.get(API_KEY_HEADER.lower(), "")
         if not secrets.compare_digest(key.encode(), self.api_key.encode()):
             return 401, {}, {"detail": "Invalid API key."}, endpoint
+        self.ignored += [f"{endpoint}: {p}" for p in query if p not in KNOWN_PARAMS]
         stamp = self.school_stamp if name == SCHOOL else self.category_stamps[name]
         extra = {"Last-Modified": format_datetime(stamp, usegmt=True)}
         if method == "HEAD":
             return 200, extra, b"", endpoint
         if name == SCHOOL:  # one school, id 1: the one the key selects
-            if IDS_PARAM not in query:
-                return 200, extra, [{ID_FIELD: 1, STAMP_FIELD: _iso(stamp)}], endpoint
             school = {ID_FIELD: 1, "name": self.school, STAMP_FIELD: _iso(stamp)}
-            return 200, extra, [school] if "1" in query[IDS_PARAM][0].split(",") else [], endpoint
+            objects, stamps = {1: school}, {1: stamp}
+        else:
+            objects, stamps = self.objects[name], self.stamps[name]
         if IDS_PARAM not in query:
-            listed = [{ID_FIELD: i, STAMP_FIELD: _iso(self.stamps[name][i])}
-                      for i in sorted(self.objects[name])]
-            return 200, extra, listed, endpoint
+            return 200, extra, [self._entry(i, stamps[i]) for i in sorted(objects)], endpoint
         try:
-            ids = [int(i) for i in query[IDS_PARAM][0].split(",") if i]
+            ids = [int(i) for i in query[IDS_PARAM][0].split(",")]
         except ValueError:
             return 400, {}, {"detail": f"{IDS_PARAM} must be integers"}, endpoint
-        if len(ids) > MAX_IDS:
-            return 400, {}, {"detail": f"at most {MAX_IDS} {IDS_PARAM}"}, endpoint
-        found = [dict(self.objects[name][i], **{STAMP_FIELD: _iso(self.stamps[name][i])})
-                 for i in ids if i in self.objects[name]]
+        found = [dict(objects[i], **{STAMP_FIELD: _iso(stamps[i])}) for i in ids if i in objects]
         return 200, extra, found, endpoint
+
+    def _entry(self, ref_id: int, stamp: datetime) -> Any:
+        """Return a sync list entry in the form the fake was told to answer."""
+        if self.sync_form == "pairs":
+            return [ref_id, _iso(stamp)]
+        key = "id" if self.sync_form == "id" else ID_FIELD
+        return {key: ref_id, ("timestamp" if self.sync_form == "timestamp" else STAMP_FIELD):
+                _iso(stamp)}
 
     # --- internals --------------------------------------------------------------------------
     def _put(self, category: str, item: dict[str, Any]) -> None:

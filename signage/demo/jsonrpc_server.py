@@ -4,14 +4,22 @@ It speaks what `signage.sources.jsonrpc` documents, faithfully enough for the un
 python-webuntis package: `POST /WebUntis/jsonrpc.do?school=…`, JSON-RPC 2.0 answers echoing the
 request id (HTTP 200, errors too), `authenticate` setting the `JSESSIONID` cookie, -8520 without
 a live session, -8504 for wrong credentials, -8998 while blocked (told so, or after `lock_after`
-failed logins in a row), -8500 for another school, -32601 for an unknown method, -32602 for bad
-parameters. `getTimetable` takes the simple form `{id, type, startDate, endDate}` (every field,
-entries as bare ids) and the `options` form (`element` with `keyType` id or name, `show*` flags,
-`*Fields` naming what entries carry). getSubstitutions and the rest of the API are not served
-(the adapter reads changes off the timetable). Every mutation moves the import time. Every call is
-recorded (the password never), with the bytes of its body and of the answer's body as sent
-and the time it took to build the answer; `Fault`s are injected per JSON-RPC method (HTTP
-status with Retry-After, hang, malformed or truncated body), JSON-RPC errors with `fail`.
+failed logins in a row), -8500 for another school, -32601 for an unknown method. `getTimetable`
+takes the simple form `{id, type, startDate?, endDate?}` (every field, entries as bare ids) and
+the `options` form (`element` with `keyType` id, name or externalkey, `show*` flags, `*Fields`
+naming what entries carry); dates default to today. getSubstitutions and the rest of the API
+are not served (the adapter reads changes off the timetable). Every mutation moves the import
+time; periods are sent as stored (a reference list left out or null stays so).
+
+As strict as the protocol, no stricter: no `jsonrpc: "2.0"` or a method that is no name is
+-32600; params that are no object, or a documented parameter of the wrong type or format, is
+-32602 (dates YYYYMMDD as a number or its 8 digits as text, a real day; element type 1-5, an id
+number by id or a name by name/externalkey; flags booleans; `*Fields` lists of id, name,
+longname, externalkey; credentials text). A parameter name it does not know is ignored, as a
+server does, and recorded in `ignored` (`"getTimetable: options.showSubstTxt"`).
+Every call is recorded (the password never), with the bytes of its body and of the answer's
+body as sent and the time it took to build the answer; `Fault`s are injected per JSON-RPC method
+(HTTP status with Retry-After, hang, malformed or truncated body), JSON-RPC errors with `fail`.
 """
 
 from __future__ import annotations
@@ -42,6 +50,15 @@ MASTER_METHODS = {"getKlassen": "classes", "getTeachers": "teachers", "getRooms"
 METHODS = {"authenticate", "logout", "getLatestImportTime", "getTimetable", *MASTER_METHODS}
 SHOWN_BY = {"lstext": "showLsText", "substText": "showSubstText", "lsnumber": "showLsNumber",
             "sg": "showStudentgroup", "info": "showInfo"}
+# The documented parameter names (an unknown one is ignored and recorded in `ignored`).
+PARAMS = {"authenticate": {"user", "password", "client"}, "getKlassen": {"schoolyearId"},
+          "getTimetable": {"id", "type", "startDate", "endDate", "options"}}
+FLAGS = {"onlyBaseTimetable", "showBooking", *SHOWN_BY.values()}
+FIELDS_OPTIONS = {fields for _, _, fields in ELEMENTS.values()}
+OPTIONS = {"element", "startDate", "endDate", *FLAGS, *FIELDS_OPTIONS}
+FIELD_NAMES = {"id", "name", "longname", "externalkey"}
+KEY_TYPES = {"id", "name", "externalkey"}
+INVALID_REQUEST, INVALID_PARAMS = -32600, -32602
 
 
 @dataclass(frozen=True)
@@ -93,6 +110,7 @@ class FakeJsonRpc(server.Served):
         self.calls: deque[Call] = deque(maxlen=MAX_RECORDED)
         self.faults: list[Fault] = []
         self.errors: list[tuple[str, int, str]] = []  # (method, code, message) to answer next
+        self.ignored: list[str] = []  # parameter names a server would ignore, as sent
         self.lock = threading.RLock()
         self._sessions: set[str] = set()
         self._touch()
@@ -207,10 +225,15 @@ class FakeJsonRpc(server.Served):
             request = None
         if not isinstance(request, dict):
             return 200, {}, _error(None, -32700, "parse error"), Call("", None, session, school)
-        params = request.get("params") or {}
-        call = Call(str(request.get("method") or ""), _redact(params), session, school)
+        params = request.get("params")
+        params = {} if params is None else params
+        method = request.get("method")
+        call = Call(method if isinstance(method, str) else "", _redact(params), session, school)
         if verb != "POST" or path != PATH:
             return 404, {}, b"not found", call
+        if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
+            return 200, {}, _error(request.get("id"), INVALID_REQUEST, "invalid request"), \
+                replace(call, error=INVALID_REQUEST)
         headers: dict[str, str] = {}
         try:
             headers, result = self._dispatch(call.method, params, session, school)
@@ -227,6 +250,10 @@ class FakeJsonRpc(server.Served):
         if queued is not None:
             self.errors.remove(queued)
             raise _Refusal(queued[1], queued[2])
+        if not isinstance(params, dict):
+            raise _Refusal(INVALID_PARAMS, "invalid params: not an object")
+        if method in METHODS:
+            self._note(f"{method}: ", params, PARAMS.get(method, set()))
         if method == "authenticate":
             return self._authenticate(params)
         if session not in self._sessions:
@@ -237,6 +264,8 @@ class FakeJsonRpc(server.Served):
         if method == "getLatestImportTime":
             return {}, self.import_ms
         if method in MASTER_METHODS:
+            if not isinstance(params.get("schoolyearId", 0), int):
+                raise _Refusal(INVALID_PARAMS, "invalid params: schoolyearId")
             table = self.master[MASTER_METHODS[method]]
             return {}, [{"id": i, "name": n, "longName": n, "foreName": "", "active": True}
                         for i, n in sorted(table.items())]
@@ -247,7 +276,9 @@ class FakeJsonRpc(server.Served):
     def _authenticate(self, params: Any) -> tuple[dict, Any]:
         if self.blocked:
             raise _Refusal(-8998, "user temporarily blocked")
-        given = (params.get("user"), params.get("password")) if isinstance(params, dict) else None
+        if not all(isinstance(params.get(k, ""), str) for k in PARAMS["authenticate"]):
+            raise _Refusal(INVALID_PARAMS, "invalid params: user, password and client are text")
+        given = (params.get("user"), params.get("password"))
         if given != self.credentials:
             self.failed_logins += 1
             self.blocked = self.lock_after is not None and self.failed_logins >= self.lock_after
@@ -258,22 +289,35 @@ class FakeJsonRpc(server.Served):
         result = {"sessionId": session, "personType": 2, "personId": 0, "klasseId": 0}
         return {"Set-Cookie": f"JSESSIONID={session}; Path=/WebUntis; HttpOnly"}, result
 
-    def _timetable(self, params: Any) -> list[dict]:
-        options = params.get("options") if isinstance(params, dict) else None
-        spec = options if isinstance(options, dict) else params
-        try:
-            element = options["element"] if options is spec else params
-            start, end = _day(spec["startDate"]), _day(spec["endDate"])
-            category = next(c for c, e in ELEMENTS.items() if e[1] == int(element["type"]))
-            key = element["id"]
-            if options is spec and element.get("keyType") == "name":
-                key = next(i for i, n in self.master[category].items() if n == key)
-        except (KeyError, TypeError, ValueError, StopIteration):
-            raise _Refusal(-32602, "invalid params") from None
+    def _timetable(self, params: dict) -> list[dict]:
+        options = params.get("options") if "options" in params else None
+        spec, element = params, params
+        if "options" in params:  # the options form; else the simple one, {id, type, …}
+            spec = options if isinstance(options, dict) else {}
+            element = spec.get("element")
+            if not isinstance(options, dict) or not isinstance(element, dict):
+                raise _Refusal(INVALID_PARAMS, "invalid params: options.element")
+            self._note("getTimetable: options.", spec, OPTIONS)
+            self._note("getTimetable: options.element.", element, {"id", "type", "keyType"})
+            if not all(_typed(k, v) for k, v in spec.items()):
+                raise _Refusal(INVALID_PARAMS, "invalid params: show* flags or *Fields")
+        category = next((c for c, e in ELEMENTS.items() if _is_int(element.get("type"))
+                         and e[1] == element["type"]), None)
+        key, key_type = element.get("id"), element.get("keyType", "id") if options else "id"
+        if category is None or key_type not in KEY_TYPES or not (
+                _is_int(key) if key_type == "id" else isinstance(key, str)):
+            raise _Refusal(INVALID_PARAMS, "invalid params: element id, type or keyType")
+        if key_type != "id":  # the fake's external keys are its names
+            key = next((i for i, n in self.master[category].items() if n == key), None)
+        today = int(self.clock().astimezone(self.tz).strftime("%Y%m%d"))
+        start, end = (_day(spec.get(k, today)) for k in ("startDate", "endDate"))
         wire = ELEMENTS[category][0]
-        return [self._render(p, options if options is spec else None)
-                for p in self._between(start, end)
-                if any(key in (e["id"], e.get("orgid")) for e in p.get(wire, ()))]
+        return [self._render(p, options) for p in self._between(start, end)
+                if any(key in (e["id"], e.get("orgid")) for e in p.get(wire) or ())]
+
+    def _note(self, prefix: str, given: dict, known: set[str]) -> None:
+        """Record the parameter names a server would ignore (tests assert none are sent)."""
+        self.ignored += [f"{prefix}{k}" for k in given if k not in known]
 
     def _between(self, start: int, end: int) -> list[dict]:
         return sorted((p for p in self.periods.values() if start <= p["date"] <= end),
@@ -285,8 +329,10 @@ class FakeJsonRpc(server.Served):
         for category, (wire, _, fields_key) in ELEMENTS.items():
             fields = set(options.get(fields_key) or ()) if options else set()
             names = self.master[category]
+            if period.get(wire) is None:  # absent or null: sent as stored
+                continue
             out[wire] = []
-            for entry in period.get(wire, ()):
+            for entry in period[wire]:
                 shown = dict(entry)
                 for field in ("name", "longname", "externalkey") if fields else ():
                     if field in fields:
@@ -337,7 +383,27 @@ def _redact(params: Any) -> Any:
 
 
 def _day(value: Any) -> int:
-    return int(datetime.strptime(str(value), "%Y%m%d").strftime("%Y%m%d"))
+    """Return a YYYYMMDD date (a number, or its 8 digits as text); -32602 for anything else."""
+    try:
+        if not (_is_int(value) or isinstance(value, str)) or len(str(value)) != 8:
+            raise ValueError
+        return int(datetime.strptime(str(value), "%Y%m%d").strftime("%Y%m%d"))
+    except ValueError:
+        raise _Refusal(INVALID_PARAMS, f"invalid params: date {str(value)[:20]!r}") from None
+
+
+def _typed(option: str, value: Any) -> bool:
+    """Tell whether a getTimetable option has its documented type (unknown ones: any)."""
+    if option in FLAGS:
+        return isinstance(value, bool)
+    if option in FIELDS_OPTIONS:
+        return isinstance(value, list) and all(isinstance(f, str) and f in FIELD_NAMES
+                                               for f in value)
+    return True
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _session_cookie(header: str | None) -> str | None:

@@ -35,9 +35,16 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from signage.demo.server import MAX_RECORDED, Fault, Recorded, Served, _Handler
-from signage.sources.mytimetable import API_PATH, TOKEN_HEADER
 
+# As the reference spells them (never the client's constants: a wrong guess there must show).
+API_PATH = "/api/v0"
+TOKEN_HEADER = "apiToken"  # noqa: S105 - a header name, not a secret
 ENDPOINTS = {"timetabletypes", "timetables", "events", "messages"}
+# The documented parameters per endpoint (`*Filter` too); others are ignored and recorded.
+PARAMS = {"timetabletypes": set(), "timetables": {"type", "limit", "offset", "q", "d"},
+          "events": {"fetchBy", "type", "startDate", "endDate", "limit", "d"},
+          "messages": {"limit", "offset", "q"}}
+LEGACY_FORMATS = ("%Y/%m/%d %H:%M", "%Y/%m/%d")  # the reference's "legacy format"
 DATABASE = "2026"
 # Timetable types the fake serves -> our category, and how an event names its members of it.
 TYPES = {"location": "rooms", "studentset": "classes", "staff": "teachers", "module": "subjects"}
@@ -63,6 +70,7 @@ class FakeMyTimetable(Served):
         self.events: dict[int, dict[str, Any]] = {}  # the fake's key -> event JSON
         self.messages: dict[int, dict[str, Any]] = {}
         self.reverse_order = False  # answer events (and their lists) back to front
+        self.ignored: list[str] = []  # "<endpoint>: <parameter>" the API does not document
         self.requests: deque[Recorded] = deque(maxlen=MAX_RECORDED)
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
@@ -128,9 +136,10 @@ class FakeMyTimetable(Served):
             self.update(pid, tags=[*self.events[pid]["tags"], {"key": key, "name": name or key}])
 
     def update(self, pid: int, **fields: Any) -> None:
-        """Change fields of an event's JSON."""
+        """Change fields of an event's JSON (`...` leaves a field out)."""
         with self.lock:
-            self.events[pid] = dict(self.events[pid], **fields)
+            event = dict(self.events[pid], **fields)
+            self.events[pid] = {k: v for k, v in event.items() if v is not ...}
 
     def cancel(self, pid: int) -> None:
         """Cancel an event: MyTimetable simply no longer lists it."""
@@ -189,6 +198,8 @@ class FakeMyTimetable(Served):
             return 401, {}, {"error": "invalid or missing apiToken"}, endpoint
         if "application/json" not in headers.get("accept", ""):  # it would answer XML
             return 406, {}, {"error": "send Accept: application/json"}, endpoint
+        self.ignored += [f"{endpoint}: {p}" for p in query
+                         if p not in PARAMS[endpoint] and not p.endswith("Filter")]
         if endpoint == "timetabletypes":
             return 200, {}, {"timetableType": list(TYPES)}, endpoint
         if endpoint == "timetables":
@@ -238,6 +249,11 @@ class FakeMyTimetable(Served):
             return self._millis(named[value], time())
         if value.isdigit():
             return int(value)
+        for legacy in LEGACY_FORMATS:
+            try:
+                return _ms(datetime.strptime(value, legacy).replace(tzinfo=self.tz))
+            except ValueError:
+                continue
         if len(value) == 10:
             return self._millis(date.fromisoformat(value), time())
         moment = datetime.fromisoformat(value)

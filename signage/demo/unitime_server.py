@@ -6,9 +6,16 @@ It serves what `signage.sources.unitime` uses, under `{url}` = `http://…/UniTi
 `GET /api/events?term=&type=ROOM` with the filter chips UniTime's EventFilterBackend reads:
 `e:room` (location ids, repeatable), `r:text` (room names containing the text), `e:from`/`e:to`
 (MM/dd/yyyy or a day of the term's year; an unreadable one is ignored, as UniTime does) and
-`e:mode` (none: Pending and Approved meetings only; `Cancelled`: Rejected, Cancelled and Deleted
-only). Every call needs HTTP Basic (`user`, `password`) or the `token` parameter (401
-otherwise); an unknown term is a 400. Gzip when asked.
+`e:mode` (none: every meeting but Rejected, Cancelled and Deleted ones, so Pending and Approved
+and any status newer than the reference; `Cancelled`: Rejected, Cancelled and Deleted only).
+Every call needs HTTP Basic (`user`, `password`) or the `token` parameter (401 otherwise).
+Gzip when asked.
+
+As strict as UniTime, no stricter: an unknown term, a missing or unserved resource `type` and
+an `e:room` that is no id are a 400 (UniTime's API answers an IllegalArgumentException, a bad
+number among them, with 400). A parameter or chip it does not read, and a date chip it cannot
+read, are ignored as UniTime does and recorded in `ignored` (`"events: e:frm"`,
+`"events: e:from=2026-11-23 (unreadable date)"`), so tests can prove a client sends none.
 
 Staging speaks our categories like `FakeAffectIt` (the all-sources scenario drives both alike):
 a lesson is a meeting (`pid` = meetingId) of a Class event (`course` = eventId, default `pid`)
@@ -38,9 +45,10 @@ from signage.demo.server import MAX_RECORDED, Fault, Recorded, Served, _basic, _
 BASE = "/UniTime"
 API = f"{BASE}/api"
 ENDPOINTS = ("roles", "rooms", "events")
-SHOWN = ("Pending", "Approved")
 NOT_SHOWN = ("Rejected", "Cancelled", "Deleted")  # what e:mode=Cancelled lists
 TERM_DAYS = 120  # the default session covers the clock's day this far either way
+READ = {"roles": {"id"}, "rooms": {"term"},  # besides `token`; r: chips other than r:text
+        "events": {"term", "type", "e:room", "e:from", "e:to", "e:mode", "r:text"}}
 
 
 class FakeUnitime(Served):
@@ -72,6 +80,7 @@ class FakeUnitime(Served):
         self.meetings: dict[int, dict[str, Any]] = {}  # meetingId -> event, day, times, room
         self.requests: deque[Recorded] = deque(maxlen=MAX_RECORDED)
         self.auth: deque[str] = deque(maxlen=MAX_RECORDED)  # "basic" or "token", per call
+        self.ignored: list[str] = []  # "<endpoint>: <parameter>" UniTime would not read
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
 
@@ -118,9 +127,15 @@ class FakeUnitime(Served):
                 self.events.pop(meeting["event"], None)
 
     def set_meeting(self, pid: int, **fields: Any) -> None:
-        """Change a meeting's `room`, `status` (approvalStatus), `day`, `start` or `end`."""
+        """Change a meeting's `room`, `status` (approvalStatus), `day`, `start` or `end`;
+        `wire={field: value}` sets fields of its JSON as sent (`...` leaves one out)."""
         with self.lock:
             self.meetings[pid].update(fields)
+
+    def set_event(self, event_id: int, **wire: Any) -> None:
+        """Set fields of an event's JSON as sent (`...` leaves one out), e.g. `meetings=None`."""
+        with self.lock:
+            self.events[event_id]["wire"] = {**self.events[event_id].get("wire", {}), **wire}
 
     def settings(self, basic: bool = True) -> dict[str, str]:
         """Return the UNITIME_* settings for this fake (Basic auth, or the token)."""
@@ -153,6 +168,8 @@ class FakeUnitime(Served):
             return 401, {}, {"message": "Authentication required"}, endpoint
         if endpoint == "roles":
             return 200, {}, self.sessions, endpoint
+        self.ignored += [f"{endpoint}: {name}" for name in query if name not in READ[endpoint]
+                         and not (endpoint == "rooms" and name.startswith("r:"))]
         if query.get("term", [""])[-1] != self.term:
             return 400, {}, {"message": "Academic session not found"}, endpoint
         if endpoint == "rooms":
@@ -160,19 +177,23 @@ class FakeUnitime(Served):
                 endpoint
         if query.get("type", [""])[-1].upper() != "ROOM":
             return 400, {}, {"message": "Resource type not provided or not served"}, endpoint
+        if not all(i.isdecimal() for i in query.get("e:room", [])):
+            return 400, {}, {"message": "For input string: e:room"}, endpoint
         return 200, {}, self._events(query), endpoint
 
     # --- answers ----------------------------------------------------------------------------
     def _events(self, query: dict) -> list[dict[str, Any]]:
         rooms = self.names.get("rooms", {})
-        wanted = {int(i) for i in query.get("e:room", []) if i.isdecimal()} or None
+        wanted = {int(i) for i in query.get("e:room", [])} or None
         text = query.get("r:text", [""])[-1].casefold()
         first, last = (self._chip_date(query.get(k, [""])[-1]) for k in ("e:from", "e:to"))
-        statuses = NOT_SHOWN if query.get("e:mode", [""])[-1].casefold() == "cancelled" \
-            else SHOWN
+        for chip, bound in (("e:from", first), ("e:to", last)):
+            if chip in query and bound is None:
+                self.ignored.append(f"events: {chip}={query[chip][-1]} (unreadable date)")
+        cancelled = query.get("e:mode", [""])[-1].casefold() == "cancelled"
         by_event: dict[int, list[dict[str, Any]]] = {}
         for pid, m in sorted(self.meetings.items(), key=lambda i: (i[1]["day"], i[1]["start"])):
-            if (m["status"] not in statuses or (wanted and m["room"] not in wanted)
+            if ((m["status"] in NOT_SHOWN) != cancelled or (wanted and m["room"] not in wanted)
                     or (text and text not in rooms.get(m["room"], "").casefold())
                     or (first and m["day"] < first) or (last and m["day"] > last)):
                 continue
@@ -183,7 +204,7 @@ class FakeUnitime(Served):
         event = self.events[event_id]
         subject, teacher = self._name("subjects", event["subject"]), \
             self._name("teachers", event["teacher"])
-        return {
+        return _wire({
             "eventId": event_id, "eventName": self._name("classes", event["cls"]),
             "eventType": event["type"],
             "meetings": meetings,
@@ -192,13 +213,13 @@ class FakeUnitime(Served):
             "instruction": "Lecture", "instructionType": 10,
             "instructors": [{"lastName": teacher, "formattedName": teacher}],
             "sectionNumber": "1", "canView": True, "canEdit": False, "sequence": 0,
-        }
+        }, event.get("wire", {}))
 
     def _meeting(self, pid: int, m: dict[str, Any]) -> dict[str, Any]:
         begin, end = (datetime.combine(m["day"], m[k], tzinfo=self.tz) for k in ("start", "end"))
         start_min, end_min = (t.hour * 60 + t.minute for t in (m["start"], m["end"]))
         end_slot = -(-end_min // 5)
-        return {
+        return _wire({
             "location": {"resourceType": "ROOM", "resourceId": m["room"],
                          "resourceName": self._name("rooms", m["room"]),
                          "size": 30, "roomType": "Classrooms", "breakTime": 0,
@@ -213,7 +234,7 @@ class FakeUnitime(Served):
             "approvalDate": f"{m['day'].isoformat()}T00:00:00Z",
             "approvalStatus": m["status"],
             "startTime": int(begin.timestamp() * 1000), "stopTime": int(end.timestamp() * 1000),
-        }
+        }, m.get("wire", {}))
 
     def _name(self, category: str, ref_id: int) -> str:
         return self.names.get(category, {}).get(ref_id, f"#{ref_id}")
@@ -227,6 +248,11 @@ class FakeUnitime(Served):
             return datetime.strptime(value, "%m/%d/%Y").date()
         except ValueError:
             return None  # unreadable: no bound
+
+
+def _wire(sent: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Return JSON as sent with fields a test set (`...`: left out)."""
+    return {k: v for k, v in {**sent, **changes}.items() if v is not ...}
 
 
 def _session(reference: str, campus: str, begin: date, end: date) -> dict[str, Any]:

@@ -36,14 +36,19 @@ Incremental answers are not cut to the window: the engine drops lessons outside 
 them to see a lesson moved out of it. Exams are not modelled (no field for them is known).
 
 Confirmed by the documentation: the header, UTC timezone-aware times, ids unique per category,
-HEAD/`Last-Modified` on school and categories, sync lists, fetching by id in batches of ~100
-(real clients send `?untis_ids=1,2,3`), gzip on request, errors as HTTP statuses.
+HEAD/`Last-Modified` on school and categories, sync lists of "(Untis ID, timestamp) tuples",
+objects carrying their timestamp in `last_update`, fetching by id in batches of ~100 (real
+clients send `?untis_ids=1,2,3`; Apache's 8177-byte URL limit is the hard one), gzip on
+request, errors as HTTP statuses.
 Assumed (the constants below and the shapes in `signage.sources.affectit_parse`): the school is
 `{URL}/schools` (the key selects it; full loads read its name there as from a category: sync
-list, then the object); a category lives at `{URL}/{category}`, where a GET with no
-parameters is its sync list and `?untis_ids=` fetches objects; a sync list is a JSON list of
-`{"untis_id", "timestamp"}`; names come from `name` (short), else `longname`; the key grants all
-six categories (a public key that hides teachers would answer 403 and pause the sync).
+list, then the object; a HEAD there may also move for other schools' changes, which only costs
+a cycle); a category lives at `{URL}/{category}`, where a GET with no parameters is its sync
+list and `?untis_ids=` fetches objects. A sync list entry's field names are not documented:
+accepted are objects with the id in `untis_id` or `id` and the timestamp in `last_update` or
+`timestamp`, and `[id, timestamp]` pairs (a timestamp is compared as text, never parsed).
+Names come from `name` (short), else `longname`; the key grants all six categories (a public
+key that hides teachers would answer 403 and pause the sync).
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
 """Parse Affect IT WebUntis API answers; any unusable payload is one `SourceError`.
 
 The shapes, assumed where the documentation is silent (see `signage.sources.affectit`):
-- a category's sync list: `[{"untis_id": 7, "timestamp": "2026-11-23T08:00:00Z"}, …]`;
+- a category's sync list, the reference's "(Untis ID, timestamp) tuples" in any of the forms a
+  JSON API may give them: objects with the id in `untis_id` (else `id`) and the timestamp in
+  `last_update` (the field objects carry it in; else `timestamp`), or `[id, timestamp]` pairs,
+  e.g. `[{"untis_id": 7, "last_update": "2026-11-23T08:00:00Z"}, …]` or `[[7, "…"], …]`;
 - objects fetched by id: `[{"untis_id": 7, …}, …]`, named by their short `name` (a teacher's
   initials, "5a", "R101", "M"), else `longname`;
 - a lesson (one timetable element): `untis_id`, `start` and `end` (UTC, timezone-aware ISO
   8601), `course` (the WebUntis lesson's id, or null), and lists of untis ids in `groups`,
-  `teachers`, `locations` and `subjects`.
+  `teachers`, `locations` and `subjects` (each may be null or missing: no references).
 Unknown fields are ignored. Times without an offset are read as UTC, as the API says it sends.
 """
 
@@ -21,7 +24,10 @@ from signage.model import Period, Ref
 from signage.sources.base import SourceError
 
 ID_FIELD = "untis_id"
-STAMP_FIELD = "timestamp"
+STAMP_FIELD = "last_update"  # where objects carry their timestamp (the reference)
+# A sync list entry's id and timestamp: the first field present wins.
+SYNC_ID_FIELDS = (ID_FIELD, "id")
+SYNC_STAMP_FIELDS = (STAMP_FIELD, "timestamp")
 NAME_FIELDS = ("name", "longname")  # the first non-empty one names the object
 COURSE_FIELD = "course"
 # A lesson's reference lists, and the period categories they become.
@@ -30,18 +36,28 @@ LESSON_REFS = {"groups": "classes", "teachers": "teachers", "locations": "rooms"
 
 
 def parse_sync_list(payload: Any, category: str) -> dict[int, str]:
-    """Return a sync list as {untis id: timestamp}."""
+    """Return a sync list (objects or `[id, timestamp]` pairs) as {untis id: timestamp}."""
     if not isinstance(payload, list):
         raise SourceError(f"{category} sync list is {type(payload).__name__}, not a list")
     entries: dict[int, str] = {}
     for item in payload:
-        if not isinstance(item, dict) or not _is_id(item.get(ID_FIELD)):
+        if isinstance(item, list) and len(item) == 2:
+            ref_id, stamp = item
+        elif isinstance(item, dict):
+            ref_id, stamp = _first(item, SYNC_ID_FIELDS), _first(item, SYNC_STAMP_FIELDS)
+        else:
+            ref_id = stamp = None
+        if not _is_id(ref_id):
             raise SourceError(f"{category} sync list holds an entry without an {ID_FIELD}")
-        stamp = item.get(STAMP_FIELD)
         if not isinstance(stamp, str) or not stamp:
-            raise SourceError(f"{category} {item[ID_FIELD]} has no {STAMP_FIELD} in the sync list")
-        entries[item[ID_FIELD]] = stamp
+            raise SourceError(f"{category} {ref_id} has no timestamp ({STAMP_FIELD}) in the "
+                              "sync list")
+        entries[ref_id] = stamp
     return entries
+
+
+def _first(item: Mapping[str, Any], fields: tuple[str, ...]) -> Any:
+    return next((item[f] for f in fields if item.get(f) is not None), None)
 
 
 def parse_objects(payload: Any, category: str) -> dict[int, Mapping[str, Any]]:
@@ -82,7 +98,7 @@ def parse_lesson(raw: Mapping[str, Any], tz: ZoneInfo) -> Period:
         if ids:  # reconcile.mark drops empty categories too: keep both forms equal
             refs[category] = tuple(Ref(i) for i in dict.fromkeys(ids))
     course = raw.get(COURSE_FIELD)
-    stamp = raw.get(STAMP_FIELD)
+    stamp = _first(raw, SYNC_STAMP_FIELDS)
     return Period(
         id=raw[ID_FIELD],
         start=start,

@@ -36,11 +36,15 @@ not apply; some releases log the password at debug level; it maps few error code
 
 Confirmed (python-webuntis and other public clients): the wire format above, the id echo,
 -8520 and -8504, element type 1 = class, `getTimetable`'s `options` form with `element`,
-`show*` flags and `*Fields`. Assumed: JSON-RPC errors come with HTTP 200; -8998 is "temporarily
-blocked"; `getKlassen` without a school year lists the current one's classes; every change the
-boards need moves `getLatestImportTime`. Should changes made in WebUntis itself (rather than
-imported from Untis) not move it, the window is fetched anyway once it is `MAX_QUIET_S` old: a
-quiet upstream costs one full fetch per half hour, not a stale board until the nightly reload.
+`show*` flags and `*Fields`, dates as YYYYMMDD numbers (what we send; other clients send the 8
+digits as text) and times as HHMM numbers, codes cancelled/irregular, lstypes ls/oh/sb/bs/ex.
+Accepted where the reference is silent: `kl`/`te`/`su`/`ro` null, missing or empty; an unknown
+`code` or `lstype` (a newer server) keeps its period, shown as changed and logged once per
+value. Assumed: JSON-RPC errors come with HTTP 200; -8998 is "temporarily blocked";
+`getKlassen` without a school year lists the current one's classes; every change the boards
+need moves `getLatestImportTime`. Should changes made in WebUntis itself (rather than imported
+from Untis) not move it, the window is fetched anyway once it is `MAX_QUIET_S` old: a quiet
+upstream costs one full fetch per half hour, not a stale board until the nightly reload.
 """
 
 from __future__ import annotations
@@ -137,6 +141,7 @@ class JsonRpcSource:
         self._unreachable = False  # a request of this cycle never got an answer
         self._fetched: _Fetched | None = None
         self._monotonic = monotonic
+        self._unknown: set[str] = set()  # codes and lesson types logged once already
 
     @classmethod
     def from_settings(
@@ -200,7 +205,7 @@ class JsonRpcSource:
         in_elements: dict[str, dict[int, str]] = {}
         for class_id in classes:
             answer = self._call("getTimetable", timetable_params(class_id, start, end))
-            for period in parse_timetable(answer, in_elements):
+            for period in parse_timetable(answer, in_elements, self._unknown):
                 known = periods.get(period.id)
                 periods[period.id] = period if known is None else merge_period(known, period)
         for category, table in in_elements.items():

@@ -4,8 +4,11 @@ Any unusable answer is a `SourceError`; 429, 5xx and a body cut off are `SourceU
 
 A `getTimetable` element: `{id, date: YYYYMMDD, startTime: HHMM, endTime: HHMM, kl, te, su, ro,
 lstype, code, substText, lstext, lsnumber, ...}`, times school-local; `kl`/`te`/`su`/`ro` are
-lists of `{id, name?, orgid?, orgname?}`. Absent `lstype` is a lesson (`ls`), absent `code` a
-regular period. Unknown fields, `lstype`s and `code`s are tolerated (read as the plain case).
+lists of `{id, name?, orgid?, orgname?}`, each of which may be null or missing (no references).
+Absent `lstype` is a lesson (`ls`), absent or empty `code` a regular period. Unknown fields are
+ignored. A `code` or `lstype` the reference does not list keeps its period, shown as a change
+(CHANGED, a lesson, unless its code says cancelled or irregular) rather than silently as
+regular: logged once per value (per `unknown` set, which the source keeps for its lifetime).
 
 Mapping (these periods carry their change status, so batches are not `plain`):
 - `code: cancelled` -> status CANCELLED; the planned references stay as they are.
@@ -16,6 +19,7 @@ Mapping (these periods carry their change status, so batches are not `plain`):
   irregular period that replaces nobody is an extra lesson (WebUntis marks the new slot of a
   moved lesson the same way; its old slot comes as cancelled, so the board shows both halves).
 - no code, but a replacement or a `substText` -> CHANGED (a note alone is a change to show).
+- a code other than cancelled/irregular, or an unknown `lstype` -> CHANGED.
 - `lstype` ls/oh/sb/bs/ex -> type NORMAL_TEACHING_PERIOD, OFFICE_HOUR, STAND_BY_PERIOD,
   BREAK_SUPERVISION, EXAM; an exam's key is its lesson number, so an exam double period merges.
 - `substText` -> text. `lstext` is not used: it is the lesson's standing note ("Gruppe A"), on
@@ -25,6 +29,7 @@ Mapping (these periods carry their change status, so batches are not `plain`):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, time
@@ -36,6 +41,8 @@ from signage.model import ADDED, REGULAR, REMOVED, Period, Ref
 from signage.sources.base import SourceError
 from signage.sources.http import json_of, raise_for_status
 
+log = logging.getLogger(__name__)
+
 CATEGORY_KEYS = {"kl": "classes", "te": "teachers", "su": "subjects", "ro": "rooms"}
 KLASSE = 1  # getTimetable element type of a class
 FIELDS = ["id", "name"]  # names in the elements fill gaps the master data leaves
@@ -46,6 +53,7 @@ LESSON_TYPES = {
     "bs": "BREAK_SUPERVISION",
     "ex": "EXAM",
 }
+CODES = ("", "cancelled", "irregular")  # "": a regular period
 
 
 def timetable_params(class_id: int, start: date, end: date) -> dict[str, Any]:
@@ -96,11 +104,14 @@ def active_ids(result: Any, method: str) -> list[int]:
     return [entry["id"] for entry in result if entry.get("active", True) is not False]
 
 
-def parse_timetable(result: Any, names: dict[str, dict[int, str]]) -> list[Period]:
-    """Return the periods of a getTimetable answer; names the elements carry go into `names`."""
+def parse_timetable(result: Any, names: dict[str, dict[int, str]],
+                    unknown: set[str] | None = None) -> list[Period]:
+    """Return the periods of a getTimetable answer; names the elements carry go into `names`,
+    codes and lesson types not seen before (not in `unknown`) are logged and added to it."""
     if not isinstance(result, list):
         raise SourceError(f"getTimetable answered {type(result).__name__}, not a list")
-    return [_parse_period(raw, names) for raw in result]
+    seen = set() if unknown is None else unknown
+    return [_parse_period(raw, names, seen) for raw in result]
 
 
 def merge_period(old: Period, new: Period) -> Period:
@@ -114,7 +125,7 @@ def merge_period(old: Period, new: Period) -> Period:
     return replace(old, refs=refs)
 
 
-def _parse_period(raw: Any, names: dict[str, dict[int, str]]) -> Period:
+def _parse_period(raw: Any, names: dict[str, dict[int, str]], unknown: set[str]) -> Period:
     if not isinstance(raw, dict) or not _is_id(raw.get("id")):
         raise SourceError("getTimetable answered a period without a numeric id")
     where = f"period {raw['id']}"
@@ -128,15 +139,18 @@ def _parse_period(raw: Any, names: dict[str, dict[int, str]]) -> Period:
         if raw.get(key) is not None:
             refs[category] = _parse_refs(raw[key], f"{where} {key}", names.setdefault(category, {}))
     replaced = any(r.status != REGULAR for refs_of in refs.values() for r in refs_of)
-    code, text = raw.get("code"), str(raw.get("substText") or "")
+    code, lstype = raw.get("code") or "", raw.get("lstype") or "ls"
+    text = str(raw.get("substText") or "")
+    odd_code = _odd(unknown, "code", code, CODES, where)
+    odd_type = _odd(unknown, "lstype", lstype, LESSON_TYPES, where)
     if code == "cancelled":
         status = "CANCELLED"
     elif code == "irregular":
         status = "CHANGED" if replaced else "ADDITIONAL"
     else:
-        status = "CHANGED" if replaced or text else REGULAR
+        status = "CHANGED" if replaced or text or odd_code or odd_type else REGULAR
     lesson = raw.get("lsnumber") if _is_id(raw.get("lsnumber")) else None
-    kind = LESSON_TYPES.get(str(raw.get("lstype") or "ls"), "NORMAL_TEACHING_PERIOD")
+    kind = "NORMAL_TEACHING_PERIOD" if odd_type else LESSON_TYPES[lstype]
     return Period(
         id=raw["id"],
         start=start,
@@ -148,6 +162,18 @@ def _parse_period(raw: Any, names: dict[str, dict[int, str]]) -> Period:
         exam=str(lesson if lesson is not None else raw["id"]) if kind == "EXAM" else None,
         refs=refs,
     )
+
+
+def _odd(unknown: set[str], field: str, value: Any, known: Iterable[str], where: str) -> bool:
+    """Tell whether an enum-like field holds a value not `known`; log it when first seen."""
+    if isinstance(value, str) and value in known:
+        return False
+    shown = repr(value)[:40]
+    if f"{field} {shown}" not in unknown:
+        unknown.add(f"{field} {shown}")
+        log.warning("jsonrpc: unknown %s %s (first on %s): its periods are shown as changes",
+                    field, shown, where)
+    return True
 
 
 def _parse_refs(value: Any, where: str, names: dict[int, str]) -> tuple[Ref, ...]:

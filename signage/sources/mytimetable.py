@@ -42,11 +42,17 @@ Confirmed by the reference: the `apiToken` header, JSON on `Accept: application/
 list with the fields used (`startDate`/`endDate` in Unix milliseconds), ISO 8601 dates accepted
 as parameters, `endDate` meaning "till that date at 0:00" (so we send the day after the last),
 unknown fields to be ignored, the types below, the message fields.
+Accepted where the reference is silent: every event field but `startDate`/`endDate` null or
+missing; a listing whose `timetable` list is null or missing (no timetables of that type); a
+`messages` list null or missing (no messages). Activity and event types are the institution's
+own words (`activityTypeName` "should not be shown", `eventType` since 3.4): no closed set, so
+no value is "unknown"; only `EXAM_WORDS` in them mean something.
 Assumed: dates without a time are midnights in the institution's zone, which is
 `SIGNAGE_TIMEZONE`; keys are URL-encoded into the path (`!` as `%21`); `staffMembers` and
 `studentSets` are lists of names (objects with a `name` are read too; the reference shows only
 names and empty lists); `/messages` answers `{"messages": [...]}` (its example is not valid
-JSON; a bare list is read too); an event whose type names an exam is one (`EXAM_WORDS`).
+JSON; a bare list is read too); an event whose type names an exam is one (`EXAM_WORDS`); a
+cancelled event either vanishes or carries a marker (`SIGNAGE_MYTIMETABLE_CANCELLED_MARKERS`).
 """
 
 from __future__ import annotations

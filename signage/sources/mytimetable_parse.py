@@ -12,7 +12,10 @@ Hashes are blake2b digests (`ID_BYTES` bytes, deterministic across processes; ne
 
 Mapping: classes <- `studentSets`, subjects <- `moduleCode` (else `activityDescription`),
 teachers <- `staffMembers`, rooms <- `locations[].name`, text <- `notes`. Times are Unix
-milliseconds (UTC) and become naive school-local datetimes. Unknown fields are ignored.
+milliseconds (UTC) and become naive school-local datetimes. Unknown fields are ignored; every
+field but `startDate`/`endDate` may be null or missing (as may a listing's `timetable` and the
+`messages` list: none). Activity and event types are the institution's own words, not an enum:
+any value is read (only `EXAM_WORDS` in them mean something), none is "unknown".
 An event is an exam when its activity type or event type names one (`EXAM_WORDS`); it is
 cancelled when its notes or a tag key contain a marker (case-insensitive substring).
 """
@@ -67,7 +70,8 @@ def stable_id(*parts: Any) -> int:
 def parse_timetables(payload: Any, kind: str) -> list[Timetable]:
     """Return the timetables of a `/timetables?type=` answer (`{"timetable": [{value, …}]}`)."""
     where = f"timetables of type {kind}"
-    items = payload.get("timetable") if isinstance(payload, dict) else None
+    # A type without timetables may come with its list null or left out: none of that type.
+    items = _listed(payload, "timetable") if isinstance(payload, dict) else None
     if not isinstance(items, list):
         raise SourceError(f"{where}: answer is not an object with a 'timetable' list")
     found: list[Timetable] = []
@@ -172,7 +176,7 @@ def parse_messages(payload: Any, now: datetime) -> tuple[str, ...]:
     """Return the ticker lines of a `/messages` answer: active messages (published, not
     expired at `now`) meant for everyone or for students, important ones first; the title,
     plus the body when short. Boards hang in public: a message for staff only never shows."""
-    items = payload.get("messages") if isinstance(payload, dict) else payload
+    items = _listed(payload, "messages") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
         raise SourceError("messages: answer is not a list or an object with a 'messages' list")
     now_ms = now.timestamp() * 1000
@@ -197,6 +201,12 @@ def parse_messages(payload: Any, now: datetime) -> tuple[str, ...]:
         if line:
             lines.append((raw.get("important") is True, line))
     return tuple(line for important, line in sorted(lines, key=lambda x: not x[0]))
+
+
+def _listed(payload: Mapping[str, Any], key: str) -> Any:
+    """Return an answer's list, [] when it is null or left out (nothing of the kind)."""
+    value = payload.get(key)
+    return [] if value is None else value
 
 
 def plain_text(markdown: str) -> str:

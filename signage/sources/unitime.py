@@ -37,9 +37,14 @@ Confirmed by the reference (UniTime APIs 4.4): the auth, `api/roles` fields (`re
 the event and meeting fields. Confirmed in UniTime's source, not in the reference: an event's
 `instructors` (contacts with `formattedName`), every `e:<chip>` parameter (repeatable) becomes
 a filter option, `e:room` takes location unique ids, `e:from`/`e:to` bound the meeting dates.
-Assumed (constants below): the chip date format `MM/dd/yyyy` (UniTime's untranslated filter
-date format; a release that cannot read it ignores the chip and answers the whole term, which
-the adapter filters itself, as it does rooms); a room's name as events show it is
+Accepted where the reference is silent: `meetings`, `instructors`, `courseNames` and a
+meeting's `location` null or missing; an `approvalStatus` or `eventType` not known (statuses
+Approved, Pending, Cancelled, Rejected, Deleted; types: the reference shows Class, Course and
+Special, UniTime's EventType enum adds FinalExam, MidtermExam and "Unavailabile", so spelled)
+keeps its meeting, shown as changed and logged once per value. Assumed (constants below): the
+chip date format `MM/dd/yyyy` (UniTime's untranslated filter date format; a release that cannot
+read it ignores the chip and answers the whole term, which the adapter filters itself, as it
+does rooms); a room's name as events show it is
 "<building abbreviation> <name>"; `CONTEXT_DAYS` of meetings on either side of the window are
 enough to tell an event's planned room (asked for at full loads and day changes only; quiet
 cycles ask for the window and reuse them). Known limit: with configured rooms, a meeting moved to
@@ -134,6 +139,7 @@ class UnitimeSource:
         self._terms: list[Term] | None = None  # api/roles, fetched at full loads
         self._rooms: tuple[str, dict[int, str], set[int] | None] | None = None  # per term
         self._context: list[Meeting] | None = None  # meetings around the window, last asked
+        self._unknown: set[str] = set()  # approval statuses and event types logged already
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], tz: ZoneInfo,
@@ -172,7 +178,7 @@ class UnitimeSource:
         for chunk in chunks:
             for mode in (None, CANCELLED_MODE):
                 fetched += parse_events(self._get(EVENTS, self._events_query(
-                    term, first, last, chunk, mode)), self._tz)
+                    term, first, last, chunk, mode)), self._tz, self._unknown)
         if wide:
             self._context = [m for m in fetched if not start <= m.start.date() <= end]
         context = self._context or []

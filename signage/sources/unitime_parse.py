@@ -10,11 +10,12 @@ The mapping (see `signage.sources.unitime` for what is confirmed and what is ass
   subjects: its `courseNames` (else the event name); teachers: its `instructors` (`formattedName`,
   else last and first name), never the `contact` (who booked the room); rooms: the meeting's
   `location` (`resourceId`, `resourceName`). Names without a numeric id get `name_id(name)`;
-- `eventType` FinalExam/MidtermExam is an EXAM, Class/Course a NORMAL_TEACHING_PERIOD, anything
-  else (Special, …) an EVENT;
-- `approvalStatus` Approved and Pending are shown (Pending as if approved: the board cannot say
-  "maybe"), Cancelled is a CANCELLED period, Rejected and Deleted are left out (they leave the
-  board);
+- `eventType` FinalExam/MidtermExam is an EXAM, Class/Course a NORMAL_TEACHING_PERIOD,
+  Special/Unavailabile an EVENT; `approvalStatus` Approved, Pending (as if approved: a board
+  cannot say "maybe") or none is shown, Cancelled is CANCELLED, Rejected and Deleted leave;
+- a status or type the reference does not list (a newer UniTime) keeps its meeting, CHANGED,
+  logged once per value (per `unknown` set; the source keeps one); `meetings`, `instructors`,
+  `courseNames` and a meeting's `location` may be null or missing;
 - a room change: an event's meetings at the same slot (weekday, start and end time) that mostly
   use one location (a unique most common one; a tie says nothing) plan that room, and a meeting
   elsewhere is CHANGED with the planned room REMOVED and its own ADDED.
@@ -23,6 +24,7 @@ The mapping (see `signage.sources.unitime` for what is confirmed and what is ass
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -34,10 +36,14 @@ from zoneinfo import ZoneInfo
 from signage.model import ADDED, REGULAR, REMOVED, Period, Ref
 from signage.sources.base import SourceError
 
+log = logging.getLogger(__name__)
+
 SLOT_MINUTES = 5
 SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES
 EXAM_TYPES = frozenset({"FinalExam", "MidtermExam"})
 TEACHING_TYPES = frozenset({"Class", "Course"})
+# UniTime's EventType enum, by name (its source spells the last one "Unavailabile").
+EVENT_TYPES = frozenset({*EXAM_TYPES, *TEACHING_TYPES, "Special", "Unavailabile", "Unavailable"})
 SHOWN = frozenset({"Approved", "Pending"})
 CANCELLED = "Cancelled"
 GONE = frozenset({"Rejected", "Deleted"})
@@ -71,6 +77,7 @@ class Meeting:
     start: datetime  # school-local, naive
     end: datetime
     cancelled: bool
+    odd: bool = False  # an approvalStatus or eventType the reference does not list
 
 
 def name_id(name: str) -> int:
@@ -135,9 +142,11 @@ def parse_rooms(payload: Any) -> dict[int, str]:
     return rooms
 
 
-def parse_events(payload: Any, tz: ZoneInfo) -> list[Meeting]:
+def parse_events(payload: Any, tz: ZoneInfo, unknown: set[str] | None = None) -> list[Meeting]:
     """Return the shown and cancelled meetings of an api/events answer (rejected and deleted
-    ones are left out)."""
+    ones are left out); statuses and types not seen before (not in `unknown`) are logged and
+    added to it."""
+    seen = set() if unknown is None else unknown
     meetings = []
     for event in _objects(payload, "events answer"):
         event_id = event.get("eventId")
@@ -147,15 +156,16 @@ def parse_events(payload: Any, tz: ZoneInfo) -> list[Meeting]:
         name, kind = _text(event.get("eventName")), event.get("eventType")
         if not name:
             raise SourceError(f"{where} has no eventName")
-        if not isinstance(kind, str):
+        if kind is None:
             raise SourceError(f"{where} has no eventType")
+        odd = _odd(seen, "eventType", kind, EVENT_TYPES, where)
         people = (_person(p, where) for p in _list(event.get("instructors") or [],
                                                   f"{where} instructors"))
-        shared = Meeting(0, event_id, kind, name,
+        shared = Meeting(0, event_id, str(kind)[:40], name,
                          _strings(event.get("courseNames"), f"{where} courseNames"),
                          tuple(p for p in people if p), None, None, datetime.min, datetime.min,
-                         cancelled=False)
-        found = (_meeting(raw, tz, shared) for raw in _list(event.get("meetings") or [],
+                         cancelled=False, odd=odd)
+        found = (_meeting(raw, tz, shared, seen) for raw in _list(event.get("meetings") or [],
                                                              f"{where} meetings"))
         meetings += [m for m in found if m is not None]
     return meetings
@@ -200,7 +210,7 @@ def _period(meeting: Meeting, plan: tuple[int, str] | None,
     exam = meeting.event_type in EXAM_TYPES
     kind = "EXAM" if exam else "NORMAL_TEACHING_PERIOD" \
         if meeting.event_type in TEACHING_TYPES else "EVENT"
-    status = "CANCELLED" if meeting.cancelled else "CHANGED" if plan else REGULAR
+    status = "CANCELLED" if meeting.cancelled else "CHANGED" if plan or meeting.odd else REGULAR
     return Period(meeting.id, meeting.start, meeting.end, lesson_id=meeting.event_id, type=kind,
                   status=status, exam=meeting.event_type if exam else None,
                   refs={table: ids for table, ids in found.items() if ids})
@@ -226,19 +236,16 @@ def _planned_rooms(meetings: list[Meeting]) -> dict[int, tuple[int, str]]:
     return plans
 
 
-def _meeting(raw: Any, tz: ZoneInfo, shared: Meeting) -> Meeting | None:
+def _meeting(raw: Any, tz: ZoneInfo, shared: Meeting, unknown: set[str]) -> Meeting | None:
     """Return a meeting with what its event tells (`shared`), None when it is rejected or
     deleted."""
     if not isinstance(raw, dict) or not _is_id(raw.get("meetingId")):
         raise SourceError("events answer holds a meeting without a meetingId")
     where = f"meeting {raw['meetingId']}"
-    status = raw.get("approvalStatus", "Approved")
-    if not isinstance(status, str):
-        raise SourceError(f"{where} has an approvalStatus that is no text")
-    if status in GONE:
+    status = raw.get("approvalStatus") or "Approved"
+    if isinstance(status, str) and status in GONE:
         return None
-    if status not in SHOWN and status != CANCELLED:
-        raise SourceError(f"{where} has an unknown approvalStatus {str(status)[:20]!r}")
+    odd = _odd(unknown, "approvalStatus", status, {*SHOWN, CANCELLED}, where)
     if _is_id(raw.get("startTime")) and _is_id(raw.get("stopTime")):
         start, end = (_instant(raw[f], f"{where} {f}", tz) for f in ("startTime", "stopTime"))
     else:
@@ -252,7 +259,19 @@ def _meeting(raw: Any, tz: ZoneInfo, shared: Meeting) -> Meeting | None:
     room_id = location.get("resourceId") if room else None
     return replace(shared, id=raw["meetingId"], room_name=room or None,
                    room_id=room_id if _is_id(room_id) else name_id(room) if room else None,
-                   start=start, end=end, cancelled=status == CANCELLED)
+                   start=start, end=end, cancelled=status == CANCELLED, odd=shared.odd or odd)
+
+
+def _odd(unknown: set[str], field: str, value: Any, known: Iterable[str], where: str) -> bool:
+    """Tell whether an enum-like field holds a value not `known`; log it when first seen."""
+    if isinstance(value, str) and value in known:
+        return False
+    shown = repr(value)[:40]
+    if f"{field} {shown}" not in unknown:
+        unknown.add(f"{field} {shown}")
+        log.warning("unitime: unknown %s %s (first in %s): its meetings are shown as changes",
+                    field, shown, where)
+    return True
 
 
 def _slots(raw: Mapping[str, Any], where: str) -> tuple[datetime, datetime]:
