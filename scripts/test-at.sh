@@ -18,4 +18,5 @@ scripts/system-deps.sh
 read -r offset words < <(.venv/bin/python -m tests.instants "$instant")
 echo "clock moved to $words: offset ${offset} s"
 PYTHONPATH="$PWD/tests/shifted_clock${PYTHONPATH:+:$PYTHONPATH}" \
-  SIGNAGE_TEST_CLOCK_OFFSET_S="$offset" .venv/bin/python -m pytest "$@"
+  TEST_CLOCK_OFFSET_S="$offset" .venv/bin/python -m pytest -p no:time_machine \
+  -W "ignore:Module already imported so cannot be rewritten; time_machine" "$@"

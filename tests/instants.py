@@ -1,5 +1,5 @@
-"""The instant a shifted test run starts at (`scripts/test-at.sh`, `make test-at`): parsed from school-local text,
-or derived from a commit's hash so that each CI run proves the suite at another instant.
+"""The instant a shifted test run starts at (`scripts/test-at.sh`, `make test-at`): parsed from
+school-local text, or derived from a commit's hash so that each CI run proves another instant.
 
 `python -m tests.instants TEXT` prints the offset in seconds from the real clock and the instant.
 """

@@ -2,7 +2,11 @@
 machine, the date, the command and each section's table (the sections' own smoke tests are in
 tests/test_bench_sync.py and tests/test_bench_serving.py)."""
 
+import pytest
+
 from bench.run import SECTIONS, main
+
+pytestmark = pytest.mark.system
 
 
 def test_the_driver_writes_the_document_of_a_quick_run(tmp_path, capsys):

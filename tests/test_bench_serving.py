@@ -8,8 +8,12 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 from bench import freshness, serving
 from bench.load import run_python
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 
 def test_serving_figures_run_and_name_their_targets():

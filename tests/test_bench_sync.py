@@ -3,7 +3,11 @@ they run, count what the protocols imply and judge every target (figures are for
 
 import re
 
+import pytest
+
 from bench import sync_cost, upstream_cost
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 
 def value(figures: dict[str, str], start: str) -> str:

@@ -14,9 +14,10 @@ import urllib.error
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.security import generate_password_hash
 
 from signage.demo.server import FakeUntis
@@ -93,11 +94,31 @@ def server(live_fake):
     srv.stop()
 
 
+class SharedClockBrowser:
+    """Chromium whose pages read the test's wall clock. Chromium keeps the machine's clock; a
+    shifted run (`make test-at`) moves the Python processes' one, so each page gets Playwright's
+    clock set to the test's "now", running on from there."""
+
+    def __init__(self, chromium: Browser) -> None:
+        self.chromium = chromium
+
+    def new_page(self, **options: Any) -> Page:
+        return self._clocked(self.chromium.new_page(**options))
+
+    def new_context(self, **options: Any) -> BrowserContext:
+        return self._clocked(self.chromium.new_context(**options))
+
+    def _clocked(self, target: Any) -> Any:
+        if os.environ.get("TEST_CLOCK_OFFSET_S"):
+            target.clock.install(time=time.time())
+        return target
+
+
 @pytest.fixture
 def browser():
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
+        yield SharedClockBrowser(chromium)
         chromium.close()
 
 

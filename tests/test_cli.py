@@ -22,6 +22,8 @@ from signage.demo.server import Fault
 from signage.demo.unitime_server import FakeUnitime
 from tests.conftest import BELLS, NAMES, TZ, free_port, live_day, untis_settings
 
+pytestmark = pytest.mark.system
+
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi", "signage"]
 

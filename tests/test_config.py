@@ -421,6 +421,7 @@ def test_the_demo_never_logs_a_politeness_warning(
 # --- wsgi start-up --------------------------------------------------------------------------
 
 
+@pytest.mark.system
 def test_wsgi_with_malformed_refresh_exits_2_with_one_problem_line():
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
     env["SIGNAGE_REFRESH_SECONDS"] = "abc"

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +30,8 @@ from signage.sources.untis import UntisSource
 from signage.store import MemoryStore
 from signage.sync import SyncEngine
 from tests.conftest import BELLS, MONDAY, SCHEDULE, TZ, Clock, period
+
+pytestmark = pytest.mark.slow
 
 DAYS_AHEAD = 3
 OPERATIONS = 1000

@@ -561,6 +561,8 @@ PROCESS_ROWS = {
 
 
 @pytest.mark.parametrize("row", PROCESS_ROWS.values(), ids=PROCESS_ROWS.keys())
+@pytest.mark.system
+@pytest.mark.slow
 def test_process_faults(production_of, row: ProcessRow):
     prod = production_of(row.workers)
     good = _until(lambda: (seen := prod.boards())["api"] and seen, 10)

@@ -39,6 +39,8 @@ from tests.test_privacy import (
     password_settings,
 )
 
+pytestmark = pytest.mark.slow
+
 HOSTILE = "<script>alert(1)</script>"
 # Names a real school has that are awkward in a URL; the boards must find them.
 ODD_NAMES = {"classes": {901: "Q1/2", 902: "ÄÖÜ-Kurs"}, "rooms": {901: "Raum 1.01", 902: ".."},

@@ -63,6 +63,7 @@ def _wait_for(condition, timeout_s: float) -> bool:
     return False
 
 
+@pytest.mark.system
 def test_two_sync_processes_poll_once_and_a_standby_takes_over(live_fake, redis_url, redis_prefix,
                                                                 redis_client, tmp_path):
     fake = live_fake

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from signage import create_app
 from signage.scheduler import build_sync, start_background
 from tests.conftest import untis_settings
 
 
+@pytest.mark.slow
 def test_the_background_job_syncs_every_refresh_interval(fake, clock):
     app = create_app({**untis_settings(fake), "REFRESH_SECONDS": 1})
     rt = app.extensions["signage"]

@@ -2,7 +2,7 @@
 
 `scripts/test-at.sh` puts this folder first on PYTHONPATH, so every Python process of the run
 (pytest, gunicorn, `signage serve`/`sync`) imports it at start-up and moves its clock by
-`SIGNAGE_TEST_CLOCK_OFFSET_S` seconds from the real one. The offset is relative, so processes
+`TEST_CLOCK_OFFSET_S` seconds from the real one. The offset is relative, so processes
 started at different moments agree on the time. Only the wall clock moves (time.time,
 datetime.now, date.today); the monotonic clock, and with it every timeout and sleep, stays real.
 Redis and Chromium keep the machine's clock, as other hosts would.
@@ -14,7 +14,7 @@ hang; without, time.sleep fails with EINVAL.)
 import os
 import time
 
-_offset = os.environ.get("SIGNAGE_TEST_CLOCK_OFFSET_S")
+_offset = os.environ.get("TEST_CLOCK_OFFSET_S")
 if _offset:
     import time_machine
 
