@@ -32,7 +32,7 @@ _KEY_ALIASES = {"studentGroups": "studentgroups"}
 _REF_KEYS = {**{category: category for category in CATEGORIES}, **_KEY_ALIASES}
 REF_STATUSES = frozenset({"REGULAR", "ADDED", "REMOVED"})
 PERIOD_STATUSES = frozenset({"REGULAR", "CANCELLED", "ADDITIONAL", "CHANGED"})
-MAX_REPORTED = 100  # distinct unknown values logged per process; a broken upstream could send more
+MAX_REPORTED = 100  # distinct unknown values remembered as logged (a broken upstream sends more)
 
 
 def parse_timetable(payload: Any, tz: ZoneInfo) -> Batch:
@@ -179,8 +179,10 @@ def _wrapped_list(payload: dict[str, Any]) -> Any:
 def report_unknown(what: str, value: str) -> None:
     """Log an enumeration value the boards do not know, once per value per process."""
     key = (what, value)
-    if key in _reported or len(_reported) >= MAX_REPORTED:
+    if key in _reported:
         return
+    if len(_reported) >= MAX_REPORTED:  # a flood of values: start over rather than fall silent
+        _reported.clear()
     _reported.add(key)
     log.warning("WebUntis sent an unknown %s %r: the period is kept and shown as changed",
                 what, value[:60])
