@@ -236,7 +236,7 @@ class Server:
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):  # noqa: S310
                     return
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # not listening yet, or too busy to answer in time
                 time.sleep(0.2)
         raise RuntimeError(f"signage serve did not become healthy within {START_TIMEOUT_S:.0f} s:"
                            f"\n{self.log.read_text(errors='replace')[-2000:]}")

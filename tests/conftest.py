@@ -107,11 +107,24 @@ def fake(clock: Clock):
     server.stop()
 
 
+_live_day: list[date] = []
+
+
 def live_day() -> date:
     """Return the day a test of real processes asks about: tomorrow, school-local, by the real
-    clock that every child process reads. Tomorrow stays inside each process's window even when
-    midnight passes while the test runs (the window starts today)."""
-    return datetime.now(TZ).date() + timedelta(days=1)
+    clock that every child process reads. It is fixed at its first call in a test, so the fake's
+    school and the test's questions name the same day when midnight passes meanwhile; and
+    tomorrow stays inside each process's window then (the window starts today)."""
+    if not _live_day:
+        _live_day.append(datetime.now(TZ).date() + timedelta(days=1))
+    return _live_day[0]
+
+
+@pytest.fixture(autouse=True)
+def _one_live_day_per_test():
+    """Let each test pick its own `live_day()`."""
+    yield
+    _live_day.clear()
 
 
 def fill_live_school(server: FakeUntis, day: date) -> FakeUntis:

@@ -28,7 +28,7 @@ def _get(url: str):
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, None
-    except (urllib.error.URLError, ConnectionError):
+    except OSError:  # not listening yet, or too busy to answer in time
         return 0, None
 
 
@@ -54,9 +54,9 @@ def test_gunicorn_workers_show_what_the_sync_process_wrote(live_fake, redis_url,
     log = (tmp_path / "gunicorn.log").open("w")
     web = subprocess.Popen([str(GUNICORN), "wsgi:app"], cwd=ROOT, env=env, stdout=log,
                            stderr=subprocess.STDOUT)
+    sync_log = (tmp_path / "sync.log").open("w")
     sync = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "signage", "sync"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            cwd=ROOT, env=env, stdout=sync_log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         assert _until(lambda: _get(f"{base}/healthz")[0] == 200, 20), "never became healthy"
@@ -72,8 +72,10 @@ def test_gunicorn_workers_show_what_the_sync_process_wrote(live_fake, redis_url,
             return found and found["changes"]
 
         rows = _until(changed, 15)
+        sync_log.flush()
         # The public profile (the default) leaves the planner's note out.
-        assert rows and rows[0]["kinds"] == ["cancelled"] and rows[0]["text"] == ""
+        assert rows and rows[0]["kinds"] == ["cancelled"] and rows[0]["text"] == "", (
+            (tmp_path / "sync.log").read_text())
         # Both workers answer from the same snapshot: many requests, one answer.
         answers = {json.dumps(_get(f"{base}/api/v1/changes?date={day}")[1]["changes"])
                    for _ in range(20)}
@@ -83,5 +85,6 @@ def test_gunicorn_workers_show_what_the_sync_process_wrote(live_fake, redis_url,
             process.terminate()
             process.wait(timeout=15)
         log.close()
+        sync_log.close()
     access = (tmp_path / "gunicorn.log").read_text()
     assert '"GET /api/v1/changes"' in access and "date=" not in access  # no query in the log
