@@ -1,16 +1,20 @@
-"""`flask --app wsgi signage serve|sync`: the embedded server and the sync process."""
+"""`flask --app wsgi signage serve|sync|check`: the embedded server, the sync process, and the
+day-one probe of the configured source."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from signage.runtime import runtime
+from signage.check import run_check
+from signage.runtime import Runtime, runtime
 from signage.scheduler import build_sync, run_blocking, start_background
+from signage.store import MemoryStore
 
 SERVER_THREADS = 8
 
@@ -72,6 +76,26 @@ def sync(once: bool) -> None:
         run_blocking(rt, process)
     finally:
         process.close()
+
+
+@signage.command()
+@click.option("--save-sample", "sample_dir", metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Also save the upstream's answers into DIR, people's names pseudonymised.")
+@with_appcontext
+def check(sample_dir: Path | None) -> None:
+    """Probe the configured source as a sync would and report; exit 0 when it can feed the
+    boards."""
+    rt = runtime()
+    # The sync's own wiring on a store of the check's own: the real store is never touched.
+    process = build_sync(Runtime(rt.settings, MemoryStore(), clock=rt.clock))
+    try:
+        problems = run_check(process, rt.settings, rt.clock, click.echo, sample_dir)
+    finally:
+        process.close()
+    if problems:
+        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        raise click.ClickException(f"check: {count}; the source cannot feed the boards yet")
 
 
 @signage.command("resume")
