@@ -234,6 +234,7 @@ def test_refused_keys_pause_the_sync_after_the_limit(affect, session, clock, cap
     assert WRONG_KEY not in caplog.text + status.last_error
 
 
+@pytest.mark.slow
 def test_a_retry_after_on_429_is_honoured(source, affect):
     affect.inject(Fault("GET lessons", status=429, headers={"Retry-After": "1"}))
     assert len(source.fetch_window(MONDAY, WEDNESDAY).periods) == 36

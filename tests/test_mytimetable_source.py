@@ -424,6 +424,7 @@ def test_the_token_is_in_no_log_line_error_or_url(synced, mtt, clock, caplog):
     assert all(mtt.token not in str(r.params) for r in mtt.requests)
 
 
+@pytest.mark.slow
 def test_a_retry_after_on_429_is_honoured(source, mtt):
     mtt.inject(Fault("events", status=429, headers={"Retry-After": "1"}))
     assert len(source.fetch_window(MONDAY, TUESDAY).periods) == 24

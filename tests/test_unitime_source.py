@@ -306,6 +306,7 @@ def test_refused_credentials_pause_the_sync_after_the_limit(uni, session, clock)
     assert len(uni.requests) == 3  # the pause asks nothing
 
 
+@pytest.mark.slow
 def test_a_retry_after_on_429_is_honoured(source, uni):
     uni.inject(Fault("events", status=429, headers={"Retry-After": "1"}))
     assert len(source.fetch_window(MONDAY, WEDNESDAY).periods) == 36
@@ -408,6 +409,7 @@ def test_a_redirect_is_an_error_and_is_not_followed(uni, session, elsewhere, end
 
 
 # --- secrets ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_token_travels_as_the_parameter_and_never_reaches_a_log_or_an_error(uni, clock,
                                                                                 caplog):
     caplog.set_level(logging.DEBUG)

@@ -84,6 +84,7 @@ def test_v3_error_body_is_named_in_the_error(fake, source):
         source.fetch_window(MONDAY, MONDAY)
 
 
+@pytest.mark.slow
 def test_retry_after_on_429_is_honoured(fake, source):
     fake.inject(Fault("timetable", status=429, headers={"Retry-After": "1"}))
     batch = source.fetch_window(MONDAY, MONDAY)
@@ -93,6 +94,7 @@ def test_retry_after_on_429_is_honoured(fake, source):
     assert second.at - first.at >= 0.9
 
 
+@pytest.mark.slow
 def test_retry_after_on_the_token_endpoint_is_honoured(fake, source):
     fake.inject(Fault("token", status=429, headers={"Retry-After": "1"}))
     source.fetch_window(MONDAY, MONDAY)

@@ -18,4 +18,8 @@ _offset = os.environ.get("TEST_CLOCK_OFFSET_S")
 if _offset:
     import time_machine
 
-    time_machine.travel(time.time() + float(_offset), tick=True).start()
+    _coordinates = time_machine.travel(time.time() + float(_offset), tick=True).start()
+    # Starting takes a while (imports; up to a second on a busy machine) and the moved clock
+    # lags the real one by that much: shift it back onto real + offset, so processes agree.
+    _real = time_machine.escape_hatch.time.time()
+    _coordinates.shift(_real + float(_offset) - time.time())
