@@ -19,7 +19,7 @@ from signage.sync import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle
 
 DOCUMENTED = {"authenticate", "logout", "getLatestImportTime", "getKlassen", "getTeachers",
-              "getRooms", "getSubjects", "getTimetable"}
+              "getRooms", "getSubjects", "getTimegridUnits", "getTimetable"}
 INVALID_PARAMS, INVALID_REQUEST = -32602, -32600
 
 
@@ -150,6 +150,28 @@ def test_the_fake_ignores_an_unknown_option_as_a_server_does_and_records_it(rpc)
                          ids=["version 1.0", "no version", "method not a name"])
 def test_the_fake_refuses_what_is_no_json_rpc_2_request_with_32600(rpc, version, method):
     assert Client(rpc).error(method, {}, version) == INVALID_REQUEST
+
+
+def test_the_fake_serves_the_time_grid_in_the_documented_shape(rpc):
+    rpc.timegrid = BELLS[:2]
+    days = Client(rpc).result("getTimegridUnits", {})
+    assert [d["day"] for d in days] == [2, 3, 4, 5, 6]  # 1 = Sunday: Monday to Friday
+    assert days[0]["timeUnits"] == [{"name": "1", "startTime": 800, "endTime": 845},
+                                    {"name": "2", "startTime": 850, "endTime": 935}]
+    rpc.timegrid = None
+    assert Client(rpc).result("getTimegridUnits", {}) == []
+    rpc.timegrid_refused = True
+    assert Client(rpc).error("getTimegridUnits", {}) == -8509
+
+
+@pytest.mark.parametrize("params", [[], [2], "2"], ids=["an empty list", "a list", "text"])
+def test_the_fake_refuses_time_grid_params_that_are_no_object_with_32602(rpc, params):
+    assert Client(rpc).error("getTimegridUnits", params) == INVALID_PARAMS
+
+
+def test_the_fake_ignores_a_time_grid_parameter_as_a_server_does_and_records_it(rpc):
+    assert Client(rpc).result("getTimegridUnits", {"day": 2}) == []
+    assert rpc.ignored == ["getTimegridUnits: day"]
 
 
 def test_the_fake_refuses_a_password_that_is_no_text(rpc):

@@ -7,8 +7,11 @@ a live session, -8504 for wrong credentials, -8998 while blocked (told so, or af
 failed logins in a row), -8500 for another school, -32601 for an unknown method. `getTimetable`
 takes the simple form `{id, type, startDate?, endDate?}` (every field, entries as bare ids) and
 the `options` form (`element` with `keyType` id, name or externalkey, `show*` flags, `*Fields`
-naming what entries carry); dates default to today. getSubstitutions and the rest of the API
-are not served (the adapter reads changes off the timetable). Every mutation moves the import
+naming what entries carry); dates default to today. `getTimegridUnits` (no parameters) answers
+`[{day, timeUnits: [{name, startTime, endTime}]}]` for Monday (day 2) to Friday (day 6) from
+`timegrid` (units 1, 2, … in that order; None, the default: `[]`, no grid), or -8509 while
+`timegrid_refused`. getSubstitutions and the rest of the API are not served (the adapter reads
+changes off the timetable). Every mutation moves the import
 time; periods are sent as stored (a reference list left out or null stays so).
 
 As strict as the protocol, no stricter: no `jsonrpc: "2.0"` or a method that is no name is
@@ -29,7 +32,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
@@ -39,26 +42,25 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from signage.demo import server
+from signage.demo.jsonrpc_params import (
+    ELEMENTS,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    PARAMS,
+    SHOWN_BY,
+    RefusedError,
+    day_of,
+    timetable_request,
+)
 from signage.demo.server import MAX_RECORDED, Fault
 
 PATH = "/WebUntis/jsonrpc.do"
-# Our category names and the element keys, getTimetable element types and *Fields options.
-ELEMENTS = {"classes": ("kl", 1, "klasseFields"), "teachers": ("te", 2, "teacherFields"),
-            "subjects": ("su", 3, "subjectFields"), "rooms": ("ro", 4, "roomFields")}
 MASTER_METHODS = {"getKlassen": "classes", "getTeachers": "teachers", "getRooms": "rooms",
                   "getSubjects": "subjects"}
-METHODS = {"authenticate", "logout", "getLatestImportTime", "getTimetable", *MASTER_METHODS}
-SHOWN_BY = {"lstext": "showLsText", "substText": "showSubstText", "lsnumber": "showLsNumber",
-            "sg": "showStudentgroup", "info": "showInfo"}
-# The documented parameter names (an unknown one is ignored and recorded in `ignored`).
-PARAMS = {"authenticate": {"user", "password", "client"}, "getKlassen": {"schoolyearId"},
-          "getTimetable": {"id", "type", "startDate", "endDate", "options"}}
-FLAGS = {"onlyBaseTimetable", "showBooking", *SHOWN_BY.values()}
-FIELDS_OPTIONS = {fields for _, _, fields in ELEMENTS.values()}
-OPTIONS = {"element", "startDate", "endDate", *FLAGS, *FIELDS_OPTIONS}
-FIELD_NAMES = {"id", "name", "longname", "externalkey"}
-KEY_TYPES = {"id", "name", "externalkey"}
-INVALID_REQUEST, INVALID_PARAMS = -32600, -32602
+METHODS = {"authenticate", "logout", "getLatestImportTime", "getTimetable", "getTimegridUnits",
+           *MASTER_METHODS}
+WEEKDAYS = range(2, 7)  # getTimegridUnits' days: 1 = Sunday, 2 = Monday … 7 = Saturday
+NO_RIGHT = -8509
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,6 @@ class Call:
     request_bytes: int = 0  # the request's body
     response_bytes: int = 0  # the answer's body as sent (gzipped when asked)
     answer_s: float = 0.0  # from arrival until the body was ready to send (the server's work)
-
-
-class _Refusal(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class FakeJsonRpc(server.Served):
@@ -103,6 +99,8 @@ class FakeJsonRpc(server.Served):
         self.clock = clock
         self.lock_after = lock_after
         self.blocked = False
+        self.timegrid: Sequence[tuple[clock_time, clock_time]] | None = None  # units 1, 2, …
+        self.timegrid_refused = False  # getTimegridUnits answers -8509 (no right)
         self.failed_logins = 0
         self.master: dict[str, dict[int, str]] = {category: {} for category in ELEMENTS}
         self.periods: dict[int, dict[str, Any]] = {}
@@ -127,8 +125,7 @@ class FakeJsonRpc(server.Served):
                    **fields: Any) -> None:
         """Add a regular period (`fields`: more element fields, e.g. `lstype="ex"`)."""
         period = {"id": pid, "date": int(day.strftime("%Y%m%d")),
-                  "startTime": start.hour * 100 + start.minute,
-                  "endTime": end.hour * 100 + end.minute,
+                  "startTime": _hhmm(start), "endTime": _hhmm(end),
                   "kl": [{"id": cls}], "te": [{"id": teacher}], "su": [{"id": subject}],
                   "ro": [{"id": room}], "lsnumber": pid if lesson is None else lesson, **fields}
         with self.lock:
@@ -237,7 +234,7 @@ class FakeJsonRpc(server.Served):
         headers: dict[str, str] = {}
         try:
             headers, result = self._dispatch(call.method, params, session, school)
-        except _Refusal as refusal:
+        except RefusedError as refusal:
             body = _error(request.get("id"), refusal.code, str(refusal))
             return 200, {}, body, replace(call, error=refusal.code)
         return 200, headers, {"jsonrpc": "2.0", "id": request.get("id"), "result": result}, call
@@ -245,19 +242,19 @@ class FakeJsonRpc(server.Served):
     def _dispatch(self, method: str, params: Any, session: str | None,
                   school: str | None) -> tuple[dict, Any]:
         if school != self.school:
-            raise _Refusal(-8500, "invalid schoolname")
+            raise RefusedError(-8500, "invalid schoolname")
         queued = next((e for e in self.errors if e[0] == method), None)
         if queued is not None:
             self.errors.remove(queued)
-            raise _Refusal(queued[1], queued[2])
+            raise RefusedError(queued[1], queued[2])
         if not isinstance(params, dict):
-            raise _Refusal(INVALID_PARAMS, "invalid params: not an object")
+            raise RefusedError(INVALID_PARAMS, "invalid params: not an object")
         if method in METHODS:
             self._note(f"{method}: ", params, PARAMS.get(method, set()))
         if method == "authenticate":
             return self._authenticate(params)
         if session not in self._sessions:
-            raise _Refusal(-8520, "not authenticated")
+            raise RefusedError(-8520, "not authenticated")
         if method == "logout":
             self._sessions.discard(session)
             return {}, None
@@ -265,24 +262,30 @@ class FakeJsonRpc(server.Served):
             return {}, self.import_ms
         if method in MASTER_METHODS:
             if not isinstance(params.get("schoolyearId", 0), int):
-                raise _Refusal(INVALID_PARAMS, "invalid params: schoolyearId")
+                raise RefusedError(INVALID_PARAMS, "invalid params: schoolyearId")
             table = self.master[MASTER_METHODS[method]]
             return {}, [{"id": i, "name": n, "longName": n, "foreName": "", "active": True}
                         for i, n in sorted(table.items())]
         if method == "getTimetable":
             return {}, self._timetable(params)
-        raise _Refusal(-32601, "Method not found")
+        if method == "getTimegridUnits":
+            if self.timegrid_refused:
+                raise RefusedError(NO_RIGHT, "no right for getTimegridUnits")
+            units = [{"name": str(n), "startTime": _hhmm(start), "endTime": _hhmm(end)}
+                     for n, (start, end) in enumerate(self.timegrid or (), start=1)]
+            return {}, [{"day": day, "timeUnits": units} for day in WEEKDAYS] if units else []
+        raise RefusedError(-32601, "Method not found")
 
     def _authenticate(self, params: Any) -> tuple[dict, Any]:
         if self.blocked:
-            raise _Refusal(-8998, "user temporarily blocked")
+            raise RefusedError(-8998, "user temporarily blocked")
         if not all(isinstance(params.get(k, ""), str) for k in PARAMS["authenticate"]):
-            raise _Refusal(INVALID_PARAMS, "invalid params: user, password and client are text")
+            raise RefusedError(INVALID_PARAMS, "invalid params: user, password and client are text")
         given = (params.get("user"), params.get("password"))
         if given != self.credentials:
             self.failed_logins += 1
             self.blocked = self.lock_after is not None and self.failed_logins >= self.lock_after
-            raise _Refusal(-8504, "bad credentials")
+            raise RefusedError(-8504, "bad credentials")
         self.failed_logins = 0
         session = secrets.token_hex(16).upper()
         self._sessions.add(session)
@@ -290,29 +293,15 @@ class FakeJsonRpc(server.Served):
         return {"Set-Cookie": f"JSESSIONID={session}; Path=/WebUntis; HttpOnly"}, result
 
     def _timetable(self, params: dict) -> list[dict]:
-        options = params.get("options") if "options" in params else None
-        spec, element = params, params
-        if "options" in params:  # the options form; else the simple one, {id, type, …}
-            spec = options if isinstance(options, dict) else {}
-            element = spec.get("element")
-            if not isinstance(options, dict) or not isinstance(element, dict):
-                raise _Refusal(INVALID_PARAMS, "invalid params: options.element")
-            self._note("getTimetable: options.", spec, OPTIONS)
-            self._note("getTimetable: options.element.", element, {"id", "type", "keyType"})
-            if not all(_typed(k, v) for k, v in spec.items()):
-                raise _Refusal(INVALID_PARAMS, "invalid params: show* flags or *Fields")
-        category = next((c for c, e in ELEMENTS.items() if _is_int(element.get("type"))
-                         and e[1] == element["type"]), None)
-        key, key_type = element.get("id"), element.get("keyType", "id") if options else "id"
-        if category is None or key_type not in KEY_TYPES or not (
-                _is_int(key) if key_type == "id" else isinstance(key, str)):
-            raise _Refusal(INVALID_PARAMS, "invalid params: element id, type or keyType")
-        if key_type != "id":  # the fake's external keys are its names
-            key = next((i for i, n in self.master[category].items() if n == key), None)
+        request = timetable_request(params)
+        self.ignored += request.ignored
+        key = request.key
+        if request.key_type != "id":  # the fake's external keys are its names
+            key = next((i for i, n in self.master[request.category].items() if n == key), None)
         today = int(self.clock().astimezone(self.tz).strftime("%Y%m%d"))
-        start, end = (_day(spec.get(k, today)) for k in ("startDate", "endDate"))
-        wire = ELEMENTS[category][0]
-        return [self._render(p, options) for p in self._between(start, end)
+        start, end = (day_of(request.spec.get(k, today)) for k in ("startDate", "endDate"))
+        wire = ELEMENTS[request.category][0]
+        return [self._render(p, request.options) for p in self._between(start, end)
                 if any(key in (e["id"], e.get("orgid")) for e in p.get(wire) or ())]
 
     def _note(self, prefix: str, given: dict, known: set[str]) -> None:
@@ -382,28 +371,8 @@ def _redact(params: Any) -> Any:
     return params
 
 
-def _day(value: Any) -> int:
-    """Return a YYYYMMDD date (a number, or its 8 digits as text); -32602 for anything else."""
-    try:
-        if not (_is_int(value) or isinstance(value, str)) or len(str(value)) != 8:
-            raise ValueError
-        return int(datetime.strptime(str(value), "%Y%m%d").strftime("%Y%m%d"))
-    except ValueError:
-        raise _Refusal(INVALID_PARAMS, f"invalid params: date {str(value)[:20]!r}") from None
-
-
-def _typed(option: str, value: Any) -> bool:
-    """Tell whether a getTimetable option has its documented type (unknown ones: any)."""
-    if option in FLAGS:
-        return isinstance(value, bool)
-    if option in FIELDS_OPTIONS:
-        return isinstance(value, list) and all(isinstance(f, str) and f in FIELD_NAMES
-                                               for f in value)
-    return True
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _hhmm(at: clock_time) -> int:
+    return at.hour * 100 + at.minute
 
 
 def _session_cookie(header: str | None) -> str | None:

@@ -16,6 +16,11 @@ an unchanged upstream costs authenticate + getLatestImportTime + logout (and, on
 `logout` ends every cycle, also a failed one (best effort), except when the upstream could not
 be reached at all: one more request would only wait for another timeout.
 
+Lesson numbers: `getTimegridUnits` (`jsonrpc_grid`) is asked before the timetables once per
+`fetch_window` (and by a fresh source's first fetch) and kept for the deltas. A refusal (an error
+object other than -8520/-8504/-8998, e.g. -8509) or an unusable answer is logged once and not
+asked again until the next `fetch_window`: the boards count the day's start times instead.
+
 What "fetched" means: the import time counts as synced only once the engine applied the
 answer. The engine advances its cursor (`since`) only after it stored a cycle's result, so a
 `since` other than the one a fetch was made with proves that fetch landed; the same `since`
@@ -38,13 +43,15 @@ Confirmed (python-webuntis and other public clients): the wire format above, the
 -8520 and -8504, element type 1 = class, `getTimetable`'s `options` form with `element`,
 `show*` flags and `*Fields`, dates as YYYYMMDD numbers (what we send; other clients send the 8
 digits as text) and times as HHMM numbers, codes cancelled/irregular, lstypes ls/oh/sb/bs/ex.
+`getTimegridUnits` without parameters, `{day, timeUnits}` with day 1 = Sunday.
 Accepted where the reference is silent: `kl`/`te`/`su`/`ro` null, missing or empty; an unknown
 `code` or `lstype` (a newer server) keeps its period, shown as changed and logged once per
-value. Assumed: JSON-RPC errors come with HTTP 200; -8998 is "temporarily blocked";
-`getKlassen` without a school year lists the current one's classes; every change the boards
-need moves `getLatestImportTime`. Should changes made in WebUntis itself (rather than imported
-from Untis) not move it, the window is fetched anyway once it is `MAX_QUIET_S` old: a quiet
-upstream costs one full fetch per half hour, not a stale board until the nightly reload.
+value. Assumed: JSON-RPC errors come with HTTP 200; -8998 is "temporarily blocked", -8509 "no
+right"; `getKlassen` without a school year lists the current one's classes; the time grid does
+not change between full loads; every change the boards need moves `getLatestImportTime`.
+Should changes made in WebUntis itself (rather than imported from Untis) not move it, the
+window is fetched anyway once it is `MAX_QUIET_S` old: a quiet upstream costs one full fetch per
+half hour, not a stale board until the nightly reload.
 """
 
 from __future__ import annotations
@@ -62,31 +69,30 @@ from zoneinfo import ZoneInfo
 import requests
 
 from signage.model import Period
-from signage.sources.base import (
-    Batch,
-    Changes,
-    SourceAuthError,
-    SourceError,
-    SourceUnavailable,
-)
+from signage.sources.base import Batch, Changes, SourceError, SourceUnavailable
+from signage.sources.jsonrpc_grid import METHOD as GRID_METHOD
+from signage.sources.jsonrpc_grid import TimeGrid
 from signage.sources.jsonrpc_parse import (
+    BLOCKED_RETRY_S,
+    RefusedError,
+    SessionLostError,
     active_ids,
     decode,
     merge_period,
     parse_names,
     parse_timetable,
+    rpc_error,
     timetable_params,
 )
+
+__all__ = ["BLOCKED_RETRY_S", "MAX_QUIET_S", "JsonRpcSource"]
 
 log = logging.getLogger(__name__)
 
 ENDPOINT_PATH = "/WebUntis/jsonrpc.do"
 CLIENT_NAME = "signage"
-NOT_LOGGED_IN, BAD_CREDENTIALS, BLOCKED = -8520, -8504, -8998
-BLOCKED_RETRY_S = 1800.0
 # Fetch the window at least this often even when the import time stood still (see the docstring).
 MAX_QUIET_S = 1800.0
-CREDENTIALS_HINT = "check SIGNAGE_JSONRPC_USER and SIGNAGE_JSONRPC_PASSWORD"
 MASTER_DATA = {
     "classes": "getKlassen",
     "teachers": "getTeachers",
@@ -104,10 +110,6 @@ class _Fetched:
     end: date
     since: datetime | None  # None: a full load (fetch_window)
     at: float  # our monotonic clock when fetched
-
-
-class _SessionLost(SourceError):
-    """-8520: the session expired or was never there."""
 
 
 class JsonRpcSource:
@@ -142,6 +144,7 @@ class JsonRpcSource:
         self._fetched: _Fetched | None = None
         self._monotonic = monotonic
         self._unknown: set[str] = set()  # codes and lesson types logged once already
+        self._grid = TimeGrid()
 
     @classmethod
     def from_settings(
@@ -159,6 +162,7 @@ class JsonRpcSource:
 
     def fetch_window(self, start: date, end: date) -> Batch:
         """Return every period from `start` to `end` inclusive."""
+        self._grid.forget()
         with self._logged_in():
             latest = self._latest_import()
             batch = self._fetch(start, end)
@@ -201,6 +205,8 @@ class JsonRpcSource:
         if not classes:
             # A school without classes is a broken answer (or a wrong account), not an empty plan.
             raise SourceError("getKlassen answered no active class; keeping the last good copy")
+        if not self._grid.loaded:
+            self._load_grid()
         periods: dict[int, Period] = {}
         in_elements: dict[str, dict[int, str]] = {}
         for class_id in classes:
@@ -210,8 +216,14 @@ class JsonRpcSource:
                 periods[period.id] = period if known is None else merge_period(known, period)
         for category, table in in_elements.items():
             names[category] = {**table, **names.get(category, {})}  # master data wins
-        ordered = sorted(periods.values(), key=lambda p: (p.start, p.id))
+        ordered = sorted(map(self._grid.number, periods.values()), key=lambda p: (p.start, p.id))
         return Batch(periods=ordered, names=names, school=self._school)
+
+    def _load_grid(self) -> None:
+        try:
+            self._grid.read(self._call(GRID_METHOD))
+        except RefusedError as exc:  # only numbers the boards: counting stands in
+            self._grid.refused(f"refused ({str(exc).removeprefix(f'{GRID_METHOD}: ')})")
 
     def _latest_import(self) -> int:
         value = self._call("getLatestImportTime")
@@ -251,7 +263,7 @@ class JsonRpcSource:
     def _call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         try:
             return self._rpc(method, params or {})
-        except _SessionLost:
+        except SessionLostError:
             if self._renewed:  # a second -8520 right after logging in: no login loop
                 raise
             self._renewed = True
@@ -285,26 +297,10 @@ class JsonRpcSource:
         if answer.get("id") != request_id:
             raise SourceError(f"{method}: answer's id does not match the request's")
         if answer.get("error") is not None:
-            raise self._rpc_error(method, answer["error"])
+            raise rpc_error(method, answer["error"], self._scrub)
         if "result" not in answer:
             raise SourceError(f"{method}: answer holds neither result nor error")
         return answer["result"]
-
-    def _rpc_error(self, method: str, error: Any) -> SourceError:
-        code = error.get("code") if isinstance(error, dict) else None
-        if code == NOT_LOGGED_IN:
-            return _SessionLost(f"{method}: not logged in ({code})")
-        if code == BAD_CREDENTIALS:
-            return SourceAuthError(f"{method}: bad credentials ({code})", hint=CREDENTIALS_HINT)
-        if code == BLOCKED:
-            return SourceError(
-                f"{method}: account temporarily blocked ({code}); no new try for "
-                f"{BLOCKED_RETRY_S / 60:.0f} minutes",
-                retry_after_s=BLOCKED_RETRY_S,
-            )
-        message = error.get("message") if isinstance(error, dict) else None
-        detail = f": {self._scrub(str(message))[:200]}" if message else ""
-        return SourceError(f"{method}: error {code}{detail}")
 
     def _scrub(self, text: str) -> str:
         """Return `text` without our password or session id (an upstream might echo them)."""

@@ -1,6 +1,9 @@
-"""WebUntis JSON-RPC payloads: the timetable request, and answers read into periods and names.
+"""WebUntis JSON-RPC payloads: the timetable request, answers read into periods and names, and
+error objects read into our errors.
 
 Any unusable answer is a `SourceError`; 429, 5xx and a body cut off are `SourceUnavailable`.
+Error objects: -8520 is a `SessionLostError`, -8504 a `SourceAuthError`, -8998 a `SourceError`
+with `retry_after_s = BLOCKED_RETRY_S` (see `jsonrpc`); any other a `RefusedError`.
 
 A `getTimetable` element: `{id, date: YYYYMMDD, startTime: HHMM, endTime: HHMM, kl, te, su, ro,
 lstype, code, substText, lstext, lsnumber, ...}`, times school-local; `kl`/`te`/`su`/`ro` are
@@ -30,7 +33,7 @@ Mapping (these periods carry their change status, so batches are not `plain`):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
@@ -38,7 +41,7 @@ from typing import Any
 import requests
 
 from signage.model import ADDED, REGULAR, REMOVED, Period, Ref
-from signage.sources.base import SourceError
+from signage.sources.base import SourceAuthError, SourceError
 from signage.sources.http import json_of, raise_for_status
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,17 @@ LESSON_TYPES = {
     "ex": "EXAM",
 }
 CODES = ("", "cancelled", "irregular")  # "": a regular period
+NOT_LOGGED_IN, BAD_CREDENTIALS, BLOCKED = -8520, -8504, -8998
+BLOCKED_RETRY_S = 1800.0
+CREDENTIALS_HINT = "check SIGNAGE_JSONRPC_USER and SIGNAGE_JSONRPC_PASSWORD"
+
+
+class SessionLostError(SourceError):
+    """-8520: the session expired or was never there."""
+
+
+class RefusedError(SourceError):
+    """An error object about the call itself (not the session, the credentials or the account)."""
 
 
 def timetable_params(class_id: int, start: date, end: date) -> dict[str, Any]:
@@ -83,6 +97,24 @@ def decode(response: requests.Response, method: str) -> Any:
     """Return the decoded JSON of a 2xx answer; raise the error the answer stands for."""
     raise_for_status(response, method)
     return json_of(response, method)
+
+
+def rpc_error(method: str, error: Any, scrub: Callable[[str], str]) -> SourceError:
+    """Return the error an answer's error object stands for; `scrub` cleans its message."""
+    code = error.get("code") if isinstance(error, dict) else None
+    if code == NOT_LOGGED_IN:
+        return SessionLostError(f"{method}: not logged in ({code})")
+    if code == BAD_CREDENTIALS:
+        return SourceAuthError(f"{method}: bad credentials ({code})", hint=CREDENTIALS_HINT)
+    if code == BLOCKED:
+        return SourceError(
+            f"{method}: account temporarily blocked ({code}); no new try for "
+            f"{BLOCKED_RETRY_S / 60:.0f} minutes",
+            retry_after_s=BLOCKED_RETRY_S,
+        )
+    message = error.get("message") if isinstance(error, dict) else None
+    detail = f": {scrub(str(message))[:200]}" if message else ""
+    return RefusedError(f"{method}: error {code}{detail}")
 
 
 def parse_names(result: Any, method: str) -> dict[int, str]:
