@@ -146,8 +146,11 @@ class RedisRegistry:
         except redis.RedisError as exc:
             raise StoreError(f"Redis unreachable: {exc}") from exc
         finally:
-            # Read our own write next time, not only once its notice has come back.
-            self._stamps.pop(collection, None)
+            # Read our own write next time, not only once its notice has come back. Under the
+            # read lock: a listener's read that began before the write must not leave its
+            # older copy marked current afterwards.
+            with self._reading:
+                self._stamps.pop(collection, None)
 
     def _key(self, collection: str) -> str:
         return f"{self._prefix}:registry:{collection}"

@@ -192,8 +192,13 @@ class RedisStore:
 
     def replace(self, snapshot: Snapshot) -> int:
         """Store a new snapshot with the next version when its content differs; atomic."""
+        # Under the read lock throughout: a listener's read that began before this write must
+        # not put its older copy back afterwards.
         with self._reading["snapshot"]:
-            self._read_current()  # the next version follows Redis's, never a copy's alone
+            return self._replace(snapshot)
+
+    def _replace(self, snapshot: Snapshot) -> int:
+        self._read_current()  # the next version follows Redis's, never a copy's alone
         version, old = self._copy
         if not self._reachable:
             raise StoreError("Redis cannot be reached; the snapshot was not written")
@@ -275,15 +280,16 @@ class RedisStore:
 
     def write_status(self, status: SyncStatus) -> None:
         """Record the sync status."""
-        self._status = status
         raw = json.dumps(status_to_json(status))
-        try:
-            with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._keys["status"], raw)
-                pipe.publish(self._keys["changed"], "status")
-                pipe.execute()
-        except redis.RedisError as exc:
-            raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
+        with self._reading["status"]:  # as in `replace`: no older read lands after this
+            self._status = status
+            try:
+                with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.set(self._keys["status"], raw)
+                    pipe.publish(self._keys["changed"], "status")
+                    pipe.execute()
+            except redis.RedisError as exc:
+                raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
         self._save("status", raw.encode())
 
     def record_cycle(self, record: CycleRecord) -> None:

@@ -17,6 +17,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from signage import create_app
+from signage.model import SyncStatus
 from signage.registry_redis import RedisRegistry
 from signage.store_redis import RedisStore
 from signage.sync import SyncEngine
@@ -182,6 +183,58 @@ def test_a_worker_reads_its_own_registry_write_at_once(make):
     assert registry.items("displays") == {}
     registry.put("displays", "d1", {"id": "d1"})
     assert registry.items("displays") == {"d1": {"id": "d1"}}  # not only after the notice
+
+
+def test_a_worker_reads_its_own_write_while_other_workers_notices_arrive(make):
+    # Each notice makes the listener read the kept collections again. One that read before
+    # this worker's write must not leave its older copy standing as current afterwards.
+    registry = RedisRegistry(make.client(), "p", watch=make.watch())
+    other = RedisRegistry(make.client(), "p")
+    assert registry.items("displays") == {}
+    assert until(lambda: registry._watch.live)
+    stop = threading.Event()
+
+    def other_worker() -> None:
+        while not stop.is_set():
+            other.put("announcements", "a1", {"id": "a1"})
+
+    thread = threading.Thread(target=other_worker, daemon=True)
+    thread.start()
+    stale = []
+    try:
+        for n in range(300):
+            registry.put("displays", "d1", {"id": "d1", "n": n})
+            seen = registry.items("displays")["d1"]["n"]
+            if seen != n:
+                stale.append((n, seen))
+    finally:
+        stop.set()
+        thread.join(5)
+    assert stale == []
+
+
+def test_the_sync_process_reads_its_own_status_while_notices_arrive(make):
+    # The listener reads the status again on every notice; the writer's own copy must win.
+    store = make.store()
+    settled(store)
+    notices, stop = make.client(), threading.Event()
+
+    def other_writes() -> None:
+        while not stop.is_set():
+            notices.publish(channel_of("p"), "status")
+
+    thread = threading.Thread(target=other_writes, daemon=True)
+    thread.start()
+    stale = []
+    try:
+        for n in range(300):
+            store.write_status(SyncStatus(source="untis", failures=n))
+            if (seen := store.status().failures) != n:
+                stale.append((n, seen))
+    finally:
+        stop.set()
+        thread.join(5)
+    assert stale == []
 
 
 def test_readers_resubscribe_after_redis_restarts_and_miss_no_change(server, make, source,
