@@ -11,10 +11,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from signage.check import run_check
-from signage.runtime import Runtime, runtime
-from signage.scheduler import build_sync, run_blocking, start_background
-from signage.store import MemoryStore
+from signage.runtime import runtime
+from signage.scheduler import build_sync, probe_source, run_blocking, start_background
 
 SERVER_THREADS = 8
 
@@ -86,13 +84,7 @@ def sync(once: bool) -> None:
 def check(sample_dir: Path | None) -> None:
     """Probe the configured source as a sync would and report; exit 0 when it can feed the
     boards."""
-    rt = runtime()
-    # The sync's own wiring on a store of the check's own: the real store is never touched.
-    process = build_sync(Runtime(rt.settings, MemoryStore(), clock=rt.clock))
-    try:
-        problems = run_check(process, rt.settings, rt.clock, click.echo, sample_dir)
-    finally:
-        process.close()
+    problems = probe_source(runtime(), click.echo, sample_dir)
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
         raise click.ClickException(f"check: {count}; the source cannot feed the boards yet")

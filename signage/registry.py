@@ -1,9 +1,10 @@
 """What admins configure: displays, pairings, heartbeats and announcements, as JSON documents.
 
-A `Registry` holds collections (`displays`, `pairings`, `heartbeats`, `announcements`) of
-documents keyed by id. `MemoryRegistry` serves the embedded mode and keeps everything but the
-heartbeats in a JSON file (written atomically, read on first use), so paired screens survive a
-restart; `RedisRegistry` (in `registry_redis`) shares them between workers and hosts.
+A `Registry` holds collections (`displays`, `pairings`, `heartbeats`, `announcements`, and
+`checks`: the admin's connection check, see `signage.check_requests`) of documents keyed by id.
+`MemoryRegistry` serves the embedded mode and keeps everything but the heartbeats in a JSON
+file (written atomically, read on first use), so paired screens survive a restart;
+`RedisRegistry` (in `registry_redis`) shares them between workers and hosts.
 Reads never fail: a registry that cannot read answers its last good copy. Writes raise
 `StoreError`, so an admin sees that a change was not saved.
 """
@@ -21,7 +22,7 @@ from signage.store import StoreError
 
 log = logging.getLogger(__name__)
 
-COLLECTIONS = ("displays", "pairings", "heartbeats", "announcements")
+COLLECTIONS = ("displays", "pairings", "heartbeats", "announcements", "checks")
 VOLATILE = frozenset({"heartbeats"})  # rewritten every poll: not worth a file write each time
 
 

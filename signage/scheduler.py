@@ -4,6 +4,8 @@ Embedded mode runs a BackgroundScheduler next to the web server; `signage sync` 
 The job ticks every `refresh_s`, never overlaps itself (max_instances=1) and coalesces missed
 runs; the engine itself skips ticks while it backs off, while outside school hours, and while
 refused credentials pause it (a cheap status read, no upstream request, nothing recorded).
+A second job answers the admin's "check the connection" (see `signage.check_requests`): the
+leading process runs `signage check`'s probe on a store of its own and stores the report.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from signage import check_requests
+from signage.check import run_check
 from signage.config import Settings
 from signage.demo import start_demo
 from signage.lease import Lease
@@ -25,7 +30,7 @@ from signage.model import CycleRecord
 from signage.runtime import Runtime
 from signage.sources import REGISTRY
 from signage.sources.http import UpstreamSession, make_session
-from signage.store import StoreError
+from signage.store import MemoryStore, StoreError
 from signage.store_redis import RedisStore
 from signage.sync import CycleResult, Schedule, SyncEngine
 
@@ -95,8 +100,41 @@ def schedule_of(settings: Settings) -> Schedule:
     )
 
 
+def probe_source(rt: Runtime, out: Callable[[str], None],
+                 sample_dir: Path | None = None) -> list[str]:
+    """Run `signage check`'s probe (printing with `out`) on the sync's own wiring with a store
+    of its own, so the real store is never touched; return the problems."""
+    process = build_sync(Runtime(rt.settings, MemoryStore(), clock=rt.clock))
+    try:
+        return run_check(process, rt.settings, rt.clock, out, sample_dir)
+    finally:
+        process.close()
+
+
+def answer_check_request(rt: Runtime, process: SyncProcess) -> bool:
+    """Run the connection check an admin asked for, if any and this process leads; store its
+    report. Return whether a check ran."""
+    try:
+        asked = check_requests.pending(rt.registry)
+    except StoreError as exc:
+        log.warning("check: cannot read the requests (%s)", exc)
+        return False
+    if asked is None or (process.lease is not None and not process.lease.held):
+        return False
+    log.info("check: probing the source, as an admin asked at %s", asked.isoformat())
+    lines: list[str] = []
+    problems = probe_source(rt, lines.append)
+    done = check_requests.CheckReport(asked, rt.clock(), tuple(lines), not problems)
+    try:
+        check_requests.answer(rt.registry, done)
+    except StoreError as exc:
+        log.warning("check: the report was not stored (%s); it runs again", exc)
+    return True
+
+
 def add_sync_job(scheduler: BaseScheduler, rt: Runtime, process: SyncProcess) -> None:
-    """Schedule the sync job: now, then every refresh interval; coalesced, never overlapping."""
+    """Schedule the sync job: now, then every refresh interval; coalesced, never overlapping.
+    Also the job answering the admins' connection checks."""
     scheduler.add_job(
         lambda: process.tick(rt.clock()),
         "interval",
@@ -106,6 +144,14 @@ def add_sync_job(scheduler: BaseScheduler, rt: Runtime, process: SyncProcess) ->
         coalesce=True,
         max_instances=1,
         misfire_grace_time=rt.settings.refresh_s,
+    )
+    scheduler.add_job(
+        lambda: answer_check_request(rt, process),
+        "interval",
+        seconds=check_requests.POLL_S,
+        id="check",
+        coalesce=True,
+        max_instances=1,
     )
 
 

@@ -19,6 +19,7 @@ FORBIDDEN = {
     "signage.sync": ("flask", "signage.views", "signage.runtime", "signage.config"),
     "signage.store": ("flask", "signage.sources", "signage.views", "signage.sync"),
     "signage.views": ("signage.sources", "signage.sync", "signage.scheduler", "signage.demo",
+                      "signage.check",
                       "requests"),
     "signage.demo": ("flask", "signage.views", "signage.sync", "signage.store"),
     "signage.screens": ("flask", "signage", "requests", "redis"),
@@ -29,6 +30,8 @@ FORBIDDEN = {
     "signage.announcements": ("flask", "signage", "requests", "redis"),
     "signage.registry": ("flask", "signage.sources", "signage.views", "signage.sync"),
     "signage.registry_redis": ("flask", "signage.sources", "signage.views", "signage.sync"),
+    "signage.check_requests": ("flask", "requests", "signage.sources", "signage.sync",
+                               "signage.views", "signage.check", "signage.scheduler"),
 }
 
 

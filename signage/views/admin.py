@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 
+from signage import check_requests
 from signage.announcements import Announcement, new_id
 from signage.announcements import from_json as announcement_from_json
 from signage.announcements import to_json as announcement_to_json
@@ -128,6 +129,28 @@ def delete_display(display_id: str):
     runtime().registry.delete("heartbeats", display.id)
     flash(f"“{display.name}” deleted.", "ok")
     return redirect(url_for(".dashboard")), 303
+
+
+@bp.post("/check")
+def ask_check():
+    """Ask the sync process to probe the source (views never call an upstream themselves)."""
+    check_requests.ask(runtime().registry, runtime().clock())
+    log.info("connection check asked for")
+    return redirect(url_for(".check")), 303
+
+
+@bp.get("/check")
+def check():
+    """Show the latest connection check, or that it is still running (the page reloads)."""
+    rt = runtime()
+    now = rt.clock()
+    asked = check_requests.requested(rt.registry)
+    done = check_requests.report(rt.registry)
+    waiting = asked is not None and (done is None or done.requested != asked)
+    unanswered = waiting and (now - asked).total_seconds() > check_requests.UNANSWERED_S
+    return render_template("admin/check.html", asked=asked, report=done, waiting=waiting,
+                           unanswered=unanswered, tz=rt.settings.tz,
+                           refresh_s=check_requests.POLL_S)
 
 
 @bp.route("/announcements/new", methods=["GET", "POST"])
