@@ -77,6 +77,8 @@ ROUTES: list[tuple[str, str, list[str]]] = [
     ("POST", "/admin/displays/{name}/revoke", ["csrf_token"]),
     ("POST", "/admin/displays/{name}/delete", ["csrf_token"]),
     ("GET", "/admin/announcements/new", []),
+    ("GET", "/admin/check", []),
+    ("POST", "/admin/check", ["csrf_token"]),
     ("POST", "/admin/announcements/new", ["text", "csrf_token"]),
     ("POST", "/admin/announcements/{name}/end", ["csrf_token"]),
     ("POST", "/admin/announcements/{name}/delete", ["csrf_token"]),
