@@ -17,6 +17,7 @@ from redis.retry import Retry
 from signage.caching import init_cache
 from signage.config import DEFAULTS, ENV_PREFIX, ConfigError, Settings, load_settings
 from signage.i18n import init_babel
+from signage.redis_gate import REDIS_TIMEOUT_S, Gate, fast_client, patient_client
 from signage.registry import MemoryRegistry, Registry
 from signage.registry_redis import RedisRegistry
 from signage.runtime import Runtime
@@ -26,7 +27,6 @@ from signage.watch import Watch, channel_of
 
 __version__ = "0.5.0"
 
-REDIS_TIMEOUT_S = 2.0
 STATE_FILE = "state.json"  # displays and announcements in embedded mode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,8 +49,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.config.from_mapping(test_config)
     settings = load_settings(app.config)
-    store, registry = _store(settings, Path(app.instance_path))
-    app.extensions["signage"] = Runtime(settings=settings, store=store, registry=registry)
+    gate = Gate()
+    store, registry = _store(settings, Path(app.instance_path), gate)
+    app.extensions["signage"] = Runtime(settings=settings, store=store, registry=registry,
+                                        gate=gate)
     init_babel(app)
     init_cache(app, settings)
 
@@ -86,20 +88,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _store(settings: Settings, instance: Path) -> tuple[Store, Registry]:
+def _store(settings: Settings, instance: Path, gate: Gate) -> tuple[Store, Registry]:
     """Return the store and registry the settings ask for; a Redis client connects on first
-    use and the state file is read on first use, not here."""
+    use and the state file is read on first use, not here. Requests read Redis with a fast
+    client behind `gate`; the sync process writes with a patient one (signage.redis_gate)."""
     if settings.redis_url is None:
         return MemoryStore(), MemoryRegistry(Path(settings.state_file or instance / STATE_FILE))
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT_S,
-                                  socket_timeout=REDIS_TIMEOUT_S)
+    client = patient_client(settings.redis_url)
+    reader = fast_client(settings.redis_url)
     # The change notices' own connection, without retries: a lost one must show at once.
     notices = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT_S,
                                    socket_timeout=REDIS_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
     watch = Watch(notices, channel_of(settings.redis_prefix))
     copies = Path(settings.copy_dir or instance)  # this host's copy, for Redis outages
-    return (RedisStore(client, settings.redis_prefix, watch=watch, copy_dir=copies),
-            RedisRegistry(client, settings.redis_prefix, watch=watch, copy_dir=copies))
+    return (RedisStore(client, settings.redis_prefix, watch=watch, copy_dir=copies,
+                       reader=reader, gate=gate),
+            RedisRegistry(reader, settings.redis_prefix, watch=watch, copy_dir=copies,
+                          gate=gate))
 
 
 __all__ = ["ConfigError", "create_app"]

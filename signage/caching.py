@@ -2,7 +2,9 @@
 in memory in embedded mode. Keys are the boards' ETags, which name the snapshot version and
 everything else a page depends on, so an entry never needs invalidating: it just stops being asked
 for. On Redis, each worker also keeps the pages it served last (`LOCAL_ENTRIES`), so a board's
-200 costs no Redis round trip either. A cache that fails is skipped, never an error on a screen."""
+200 costs no Redis round trip either. A cache that fails is skipped, never an error on a screen:
+its client has the request path's short timeout and no retries, and a failure closes the
+process's `Gate` (see `signage.redis_gate`), so no request tries the cache during the back-off."""
 
 from __future__ import annotations
 
@@ -14,15 +16,16 @@ from collections.abc import Callable
 import redis
 from flask import Flask, current_app
 from flask_caching import Cache
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from signage.config import Settings
-from signage.store import Store
+from signage.redis_gate import FAST_TIMEOUT_S, Gate
 
 log = logging.getLogger(__name__)
 
 cache = Cache()
 RENDER_TTL_S = 600
-REDIS_TIMEOUT_S = 2.0
 LOCAL_ENTRIES = 128  # pages per worker: every board and language in use, a few versions deep
 RENDER_WAIT_S = 5.0  # how long a request waits for another thread's render of its page
 RECENT = "signage_recent_pages"
@@ -84,43 +87,45 @@ def init_cache(app: Flask, settings: Settings) -> None:
     if settings.redis_url:
         config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=settings.redis_url,
                       CACHE_KEY_PREFIX=f"{settings.redis_prefix}:render:",
-                      CACHE_OPTIONS={"socket_timeout": REDIS_TIMEOUT_S,
-                                     "socket_connect_timeout": REDIS_TIMEOUT_S})
+                      CACHE_OPTIONS={"socket_timeout": FAST_TIMEOUT_S,
+                                     "socket_connect_timeout": FAST_TIMEOUT_S,
+                                     "retry": Retry(NoBackoff(), 0)})
     else:
         config.update(CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=500)
     cache.init_app(app, config=config)
 
 
-def page(store: Store, key: str, render: Callable[[], str]) -> str:
+def page(gate: Gate, key: str, render: Callable[[], str]) -> str:
     """Return the page cached under `key`, else render and keep it; requests that ask for a
     page while this process renders it wait for that render."""
-    html = cached(store, key)
+    html = cached(gate, key)
     if html is not None:
         return html
     renders = current_app.extensions[RENDERS]
     running = renders.join(key)
     if running is not None:
         running.wait(RENDER_WAIT_S)
-        html = cached(store, key)
+        html = cached(gate, key)
         return html if html is not None else render()  # that render failed: our own
     try:
         html = render()
-        keep(store, key, html)
+        keep(gate, key, html)
         return html
     finally:
         renders.done(key)
 
 
-def cached(store: Store, key: str) -> str | None:
+def cached(gate: Gate, key: str) -> str | None:
     """Return a rendered page, None when absent or when the cache cannot be reached."""
     recent = current_app.extensions[RECENT]
     if recent is not None and (page := recent.get(key)) is not None:
         return page
-    if not store.reachable:
-        return None  # Redis is away: do not wait for its timeout on every request
+    if not gate.open:
+        return None  # Redis does not answer: do not wait for its timeout on every request
     try:
         page = cache.get(key)
     except (redis.RedisError, OSError) as exc:
+        gate.failed(exc)
         log.warning("render cache unavailable (%s)", type(exc).__name__)
         return None
     if recent is not None and page is not None:
@@ -128,14 +133,15 @@ def cached(store: Store, key: str) -> str | None:
     return page
 
 
-def keep(store: Store, key: str, html: str) -> None:
+def keep(gate: Gate, key: str, html: str) -> None:
     """Keep a rendered page for the next request with the same ETag (best effort)."""
     recent = current_app.extensions[RECENT]
     if recent is not None:
         recent.put(key, html)
-    if not store.reachable:
+    if not gate.open:
         return
     try:
         cache.set(key, html)
     except (redis.RedisError, OSError) as exc:
+        gate.failed(exc)
         log.warning("render cache unavailable (%s)", type(exc).__name__)

@@ -6,6 +6,10 @@ a `Watch`, readers keep the collections that requests read (`KEPT`: a board's an
 screen's display) in the process until a change is published (see `signage.watch`), so they
 cost no Redis round trip per request; the others are always read from Redis, and so is a
 collection this process has just written.
+
+Every call asks the process's `Gate` first (see `signage.redis_gate`): while Redis does not
+answer, reads serve the copy (or this host's saved copy) without trying, a heartbeat is dropped,
+and other writes fail at once with `StoreError`, so a request never waits on Redis.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import redis
 
 from signage.files import write_private
+from signage.redis_gate import Gate
 from signage.registry import VOLATILE
 from signage.store import StoreError
 from signage.watch import Watch, channel_of
@@ -32,7 +37,8 @@ class RedisRegistry:
     """A `Registry` on Redis that answers its last good copy while Redis is away."""
 
     def __init__(self, client: redis.Redis, prefix: str = "signage",
-                 watch: Watch | None = None, copy_dir: Path | None = None) -> None:
+                 watch: Watch | None = None, copy_dir: Path | None = None,
+                 gate: Gate | None = None) -> None:
         self._redis = client
         self._copy_dir = copy_dir
         self._prefix = prefix
@@ -41,7 +47,7 @@ class RedisRegistry:
         self._copy: dict[str, dict[str, dict[str, Any]]] = {}
         self._stamps: dict[str, tuple[int, float]] = {}
         self._reading = threading.Lock()
-        self._failing = False
+        self._gate = gate or Gate()
         if watch is not None:
             watch.on_change(self._prefetch)
 
@@ -54,9 +60,15 @@ class RedisRegistry:
     def items(self, collection: str) -> dict[str, dict[str, Any]]:
         """Return one collection's documents by id (the last good copy if Redis is away)."""
         if not self._known(collection):
-            with self._reading:
-                if not self._known(collection):
-                    self._read(collection)
+            # With a copy, a request does not wait for another thread's read: it serves the
+            # copy; unless this process wrote since (its stamp is gone): it reads its write.
+            if self._reading.acquire(blocking=collection not in self._copy
+                                     or collection not in self._stamps):
+                try:
+                    if not self._known(collection):
+                        self._read(collection)
+                finally:
+                    self._reading.release()
         return dict(self._copy.get(collection, {}))
 
     def readable(self, collection: str) -> bool:
@@ -80,17 +92,18 @@ class RedisRegistry:
     def _read(self, collection: str) -> None:
         stamp = self._watch.stamp() if self._watch is not None else None
         try:
+            if not self._gate.open:
+                raise redis.ConnectionError("resting after a failed call")
             raw = self._redis.hgetall(self._key(collection))
         except redis.RedisError as exc:
-            if not self._failing:
-                log.warning("registry: Redis unreachable (%s); using the last copy", exc)
-            self._failing = True
+            if self._gate.open:
+                self._gate.failed(exc)
             if stamp is not None:  # not again at once (a timeout each time), but soon
                 self._stamps[collection] = (-1, stamp[1])
             if collection in KEPT and collection not in self._copy:
                 self._restore(collection)
             return
-        self._failing = False
+        self._gate.passed()
         documents = {}
         for key, value in raw.items():
             try:
@@ -137,14 +150,21 @@ class RedisRegistry:
                     collection)
 
     def _write(self, collection: str, action) -> None:
+        if not self._gate.open:
+            if collection in VOLATILE:
+                return  # a heartbeat: the next poll brings another
+            raise StoreError("Redis unreachable: it did not answer a moment ago; try again in "
+                             "a few seconds")
         try:
             with self._redis.pipeline(transaction=True) as pipe:
                 action(pipe)
                 if collection not in VOLATILE:
                     pipe.publish(self._channel, collection)
                 pipe.execute()
+            self._gate.passed()
         except redis.RedisError as exc:
-            raise StoreError(f"Redis unreachable: {exc}") from exc
+            self._gate.failed(exc)
+            raise StoreError(f"Redis unreachable: {type(exc).__name__}") from exc
         finally:
             # Read our own write next time, not only once its notice has come back. Under the
             # read lock: a listener's read that began before the write must not leave its

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from flask import current_app
 
 from signage.config import Settings
+from signage.redis_gate import Gate
 from signage.registry import MemoryRegistry, Registry
 from signage.store import Store
 
@@ -21,14 +22,15 @@ def utc_now() -> datetime:
 
 @dataclass
 class Runtime:
-    """The app's settings, its store, the admins' registry (displays, announcements), and the
-    clock the edges read (tests pass a frozen one)."""
+    """The app's settings, its store, the admins' registry (displays, announcements), the
+    clock the edges read (tests pass a frozen one), and the gate in front of Redis."""
 
     settings: Settings
     store: Store
     registry: Registry = field(default_factory=MemoryRegistry)
     clock: Callable[[], datetime] = field(default=utc_now)
     responses: Counter[int] = field(default_factory=Counter)  # this process's, by status
+    gate: Gate = field(default_factory=Gate)  # whether requests may try Redis now
 
 
 def runtime() -> Runtime:

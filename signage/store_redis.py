@@ -47,6 +47,7 @@ from signage.codec import (
 )
 from signage.files import write_private
 from signage.model import CycleRecord, Period, Snapshot, SyncStatus
+from signage.redis_gate import Gate
 from signage.store import HISTORY_LENGTH, StoreError
 from signage.watch import Watch, channel_of
 
@@ -61,15 +62,15 @@ class RedisStore:
     def __init__(self, client: redis.Redis, prefix: str = "signage",
                  retry_after_s: float = RETRY_AFTER_S,
                  monotonic: Callable[[], float] = time.monotonic,
-                 watch: Watch | None = None, copy_dir: Path | None = None) -> None:
-        self._redis = client
+                 watch: Watch | None = None, copy_dir: Path | None = None,
+                 reader: redis.Redis | None = None, gate: Gate | None = None) -> None:
+        self._redis = client  # the writer's (patient) client
+        self._reader = reader or client  # requests' reads (the app gives a fast one)
+        self._gate = gate or Gate(retry_after_s, monotonic)
         self._copy_dir = copy_dir
         self._prefix = prefix
         self._restored = threading.Lock()  # held for good once the saved copy was tried
-        self._retry_after_s = retry_after_s
-        self._monotonic = monotonic
         self._watch = watch
-        self._next_try = 0.0
         names = ("snapshot", "version", "status", "history", "cycles", "requests", "leader")
         self._keys = {name: f"{prefix}:{name}" for name in names} | {"changed": channel_of(prefix)}
         self._copy: tuple[int, Snapshot | None] = (0, None)
@@ -78,7 +79,6 @@ class RedisStore:
         self._status = SyncStatus()
         self._stamps: dict[str, tuple[int, float]] = {}  # copy -> Watch stamp of its read
         self._reading = {"snapshot": threading.Lock(), "status": threading.Lock()}
-        self._reachable = True
         if watch is not None:
             watch.on_change(self._prefetch)
 
@@ -92,7 +92,12 @@ class RedisStore:
     @property
     def reachable(self) -> bool:
         """Tell whether Redis answered last time (False while readers rest between tries)."""
-        return self._reachable
+        return self._gate.reachable
+
+    @property
+    def gate(self) -> Gate:
+        """Return the gate this store's reads ask (shared with the app's other Redis users)."""
+        return self._gate
 
     @property
     def lease_key(self) -> str:
@@ -107,17 +112,18 @@ class RedisStore:
     def current(self) -> tuple[int, Snapshot | None]:
         """Return the version and its snapshot; the last good copy while Redis is away."""
         self._refresh("snapshot", self._read_current)
-        if self._copy[1] is None and not self._reachable:
+        if self._copy[1] is None and not self.reachable:
             self._restore()
         return self._copy
 
-    def _read_current(self) -> None:
+    def _read_current(self, client: redis.Redis | None = None) -> None:
         stamp = self._watch.stamp() if self._watch is not None else None
+        client = client or self._reader
         try:
-            version = int(self._redis.get(self._keys["version"]) or 0)
+            version = int(client.get(self._keys["version"]) or 0)
             self._stored = version
             if version != self._copy[0]:
-                raw = self._redis.get(self._keys["snapshot"])
+                raw = client.get(self._keys["snapshot"])
                 if raw is not None:
                     data = json.loads(raw)
                     self._copy = (data["version"], self._decode(data["snapshot"]))
@@ -198,9 +204,9 @@ class RedisStore:
             return self._replace(snapshot)
 
     def _replace(self, snapshot: Snapshot) -> int:
-        self._read_current()  # the next version follows Redis's, never a copy's alone
+        self._read_current(self._redis)  # the next version follows Redis's, never a copy's
         version, old = self._copy
-        if not self._reachable:
+        if not self.reachable:
             raise StoreError("Redis cannot be reached; the snapshot was not written")
         if old is not None and (snapshot is old or snapshot == old) and self._stored == version:
             return version  # a Redis that lost its data (restarted empty) is written again
@@ -224,14 +230,14 @@ class RedisStore:
     def status(self) -> SyncStatus:
         """Return the stored sync status (the last one read while Redis is away)."""
         self._refresh("status", self._read_status)
-        if self._copy[1] is None and not self._reachable:
+        if self._copy[1] is None and not self.reachable:
             self._restore()
         return self._status
 
     def _read_status(self) -> None:
         stamp = self._watch.stamp() if self._watch is not None else None
         try:
-            raw = self._redis.get(self._keys["status"])
+            raw = self._reader.get(self._keys["status"])
             if raw is not None:
                 status = status_from_json(json.loads(raw))
                 if status != self._status:
@@ -311,7 +317,7 @@ class RedisStore:
             return []
         try:
             return [record_from_json(json.loads(raw))
-                    for raw in self._redis.lrange(self._keys["history"], 0, -1)]
+                    for raw in self._reader.lrange(self._keys["history"], 0, -1)]
         except redis.RedisError as exc:
             self._note_reachable(False, exc)
             return []
@@ -321,7 +327,7 @@ class RedisStore:
         if self._resting():
             return {"cycles": {}, "requests": {}}
         try:
-            return {name: {k.decode(): int(v) for k, v in self._redis.hgetall(
+            return {name: {k.decode(): int(v) for k, v in self._reader.hgetall(
                 self._keys[name]).items()} for name in ("cycles", "requests")}
         except redis.RedisError as exc:
             self._note_reachable(False, exc)
@@ -332,7 +338,7 @@ class RedisStore:
         if self._resting():
             return None
         try:
-            value = self._redis.get(self._keys["leader"])
+            value = self._reader.get(self._keys["leader"])
         except redis.RedisError as exc:
             self._note_reachable(False, exc)
             return None
@@ -340,16 +346,11 @@ class RedisStore:
 
     def _resting(self) -> bool:
         # While Redis is away, ask again only every few seconds: a request must not wait for
-        # a connect timeout each time.
-        return not self._reachable and self._monotonic() < self._next_try
+        # a timeout each time (see signage.redis_gate).
+        return not self._gate.open
 
     def _note_reachable(self, reachable: bool, exc: Exception | None = None) -> None:
-        if not reachable:
-            self._next_try = self._monotonic() + self._retry_after_s
-        if reachable != self._reachable:
-            if reachable:
-                log.info("store: Redis is reachable again")
-            else:
-                log.warning("store: Redis cannot be reached (%s); serving the last good copy",
-                            type(exc).__name__)
-        self._reachable = reachable
+        if reachable:
+            self._gate.passed()
+        else:
+            self._gate.failed(exc or StoreError("no answer"))

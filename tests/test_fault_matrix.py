@@ -41,10 +41,12 @@ import redis
 from signage import create_app
 from signage.demo.server import FakeUntis, Fault
 from signage.scheduler import schedule_of
+from signage.screens import Display, digest, new_secret, to_json
 from signage.sources.http import make_session
 from signage.sources.untis import UntisSource
 from signage.store_redis import RedisStore
 from signage.sync import SyncEngine
+from signage.views.access import DISPLAY_COOKIE
 from tests.conftest import MONDAY, NAMES, TZ, Clock, RedisServer, free_port, period, untis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -604,5 +606,92 @@ def test_process_faults(production_of, row: ProcessRow):
                                                                         NOTE)]
     assert seen["class/5a"] == good["class/5a"]
     row.proof(prod)
+    logs = (prod.logs / "web.log").read_text() + (prod.logs / "sync.log").read_text()
+    assert "Traceback" not in logs, logs[-3000:]
+
+
+# --- a frozen Redis ----------------------------------------------------------------------------
+FREEZE_S = 15  # how long Redis is stopped (SIGSTOP): connections stay open, no answer comes
+ANSWER_S = 1.0  # every request answers within this, frozen Redis or not
+
+
+def _pair_a_screen(prod: Production) -> str:
+    """Give the display "Foyer" a screen, as the admin's pairing would; return its token."""
+    token = new_secret()
+    display = Display(id="d1", name="Foyer", token_hash=digest(token),
+                      paired_at=datetime.now(UTC))
+    with prod.redis_client() as client, client.pipeline(transaction=True) as pipe:
+        pipe.hset("fault:registry:displays", display.id, json.dumps(to_json(display)))
+        pipe.publish("fault:changed", "displays")
+        pipe.execute()
+    return token
+
+
+def _timed(prod: Production, path: str, token: str | None) -> tuple[int, float, bytes]:
+    """Ask once (as a screen with `token`); return the status, the seconds it took, the body
+    (status 0: no answer within 5 s)."""
+    headers = {"Cookie": f"{DISPLAY_COOKIE}={token}"} if token else {}
+    asked = time.monotonic()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(prod.base + path, headers=headers),
+                                    timeout=5) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read()
+    except (urllib.error.URLError, TimeoutError):
+        status, body = 0, b""
+    return status, time.monotonic() - asked, body
+
+
+@pytest.mark.system
+@pytest.mark.slow
+def test_a_frozen_redis_costs_no_request_a_second(production_of):
+    prod = production_of(2)
+    token = _pair_a_screen(prod)
+    good = _until(lambda: (seen := prod.boards())["api"] and seen, 10)
+    day = prod.day.isoformat()
+    asks = {  # path -> the screen's token, or None for a browser
+        f"/board/overview?date={day}": None, f"/board/class/5a?date={day}": None,
+        f"/api/v1/changes?date={day}": None, "/healthz": None,
+        "/display?part=board": token, "/display": token}
+    for _ in range(4):  # both workers have served every page
+        for path, cookie in asks.items():
+            assert _timed(prod, path, cookie)[0] == 200, path
+    last_success = prod.health()[1]["last_success"]
+    synced = datetime.fromisoformat(last_success).timestamp()
+    timings: list[tuple[float, str, int]] = []
+    os.kill(prod.redis.process.pid, signal.SIGSTOP)
+    try:
+        frozen = time.monotonic()
+        while time.monotonic() - frozen < FREEZE_S:
+            for path, cookie in asks.items():
+                asked = time.time()
+                status, took, body = _timed(prod, path, cookie)
+                timings.append((took, path, status))
+                if path == "/healthz":  # true: the last success, stale by its age alone
+                    health = json.loads(body)
+                    assert health["last_success"] == last_success, health
+                    age = health["age_seconds"]
+                    assert asked - synced - 1 <= age <= asked + took - synced + 1, health
+                    assert status == (200 if age <= STALE_S else 503), health
+                    continue
+                if status != 200:
+                    continue  # counted below: no answer within ANSWER_S is the failure
+                if path.startswith("/api/"):
+                    assert json.loads(body)["changes"] == good["api"]
+                elif path.startswith("/board/"):
+                    assert board_rows(body.decode()) == good[path.split("?")[0][7:]]
+    finally:
+        os.kill(prod.redis.process.pid, signal.SIGCONT)
+    slowest = max(timings)
+    slow = [t for t in timings if t[0] > ANSWER_S or t[2] not in (200, 503)]
+    figures = (f"frozen Redis {FREEZE_S} s: {len(timings)} requests, slowest "
+               f"{slowest[0]:.3f} s ({slowest[1]}), {len(slow)} slower than {ANSWER_S} s")
+    (prod.logs / "figures.txt").write_text(figures + "\n")
+    print(figures)
+    assert not slow, (figures, slow)
+    _new_change(prod.fake, prod.day)  # after the thaw, changes flow again
+    assert _until(lambda: NOTE in json.dumps(prod.boards()["api"]), 20)
+    assert _timed(prod, "/display?part=board", token)[0] == 200  # still paired
     logs = (prod.logs / "web.log").read_text() + (prod.logs / "sync.log").read_text()
     assert "Traceback" not in logs, logs[-3000:]

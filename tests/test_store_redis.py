@@ -151,7 +151,7 @@ def test_while_redis_is_away_readers_ask_again_only_every_few_seconds(source, cl
         assert reader.version() == 1  # resting: Redis was not asked
         ticks[0] = 5.1
         reader.current()
-        assert reader._reachable  # asked again, and found
+        assert reader.reachable  # asked again, and found
     finally:
         server.stop()
 

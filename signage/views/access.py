@@ -133,22 +133,30 @@ def _role_for(password: str) -> str | None:
 
 
 def _login_allowed() -> bool:
+    # Closed rather than open: without a counter a password could be guessed at speed.
+    gate = runtime().gate
+    if not gate.open:  # Redis did not answer a moment ago: do not wait for it again
+        return False
     limiter = current_app.extensions["signage_login_limiter"]
     try:
         return all(limiter.test(limit, "login", request.remote_addr or "?")
                    for limit in LOGIN_LIMITS)
     except (StorageError, RedisError, OSError) as exc:
-        # Closed rather than open: without a counter a password could be guessed at speed.
+        gate.failed(exc)
         log.warning("login counter unavailable (%s); logins refused", type(exc).__name__)
         return False
 
 
 def _count_failure() -> None:
+    gate = runtime().gate
+    if not gate.open:
+        return
     limiter = current_app.extensions["signage_login_limiter"]
     try:
         for limit in LOGIN_LIMITS:
             limiter.hit(limit, "login", request.remote_addr or "?")
     except (StorageError, RedisError, OSError) as exc:
+        gate.failed(exc)
         log.warning("login counter unavailable (%s)", type(exc).__name__)
 
 

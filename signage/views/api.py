@@ -38,7 +38,7 @@ def changes():
     if tag in request.if_none_match:  # before any rendering: the kiosk's cheap path
         return Response(status=304, headers={"ETag": f'"{tag}"'})
     # Cached like a board, under its ETag (which names everything the body depends on).
-    body = page(rt.store, f"api:{tag}", lambda: current_app.json.dumps(
+    body = page(rt.gate, f"api:{tag}", lambda: current_app.json.dumps(
         _changes(snapshot, day, filters, last_success)) + "\n")
     response = Response(body, mimetype="application/json")
     response.set_etag(tag)

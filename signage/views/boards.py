@@ -94,7 +94,7 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
                [(a.id, a.text, a.style) for a in notices])  # a new message is a new answer
     if tag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
         return Response(status=304, headers={"ETag": f'"{tag}"'})
-    html = page(rt.store, f"{tag}:{'part' if part else 'page'}", lambda: _render(
+    html = page(rt.gate, f"{tag}:{'part' if part else 'page'}", lambda: _render(
         kind, name, day, view, rows_per_page, part, theme, tag, snapshot, fresh, now,
         {**_poll(), "notices": notices, "version": version}))
     response = Response(html)

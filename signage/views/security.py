@@ -18,9 +18,12 @@ from datetime import timedelta
 from flask import Flask, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from signage.config import Settings
+from signage.redis_gate import FAST_TIMEOUT_S
 from signage.views.access import init_login_limits
 
 log = logging.getLogger(__name__)
@@ -97,4 +100,5 @@ def _limits_storage(settings: Settings) -> tuple[str, dict]:
         return "memory://", {}
     uri = settings.redis_url.replace("unix://", "redis+unix://", 1)
     return uri, {"key_prefix": f"{settings.redis_prefix}:limits", "wrap_exceptions": True,
-                 "socket_timeout": 2.0, "socket_connect_timeout": 2.0}
+                 "socket_timeout": FAST_TIMEOUT_S, "socket_connect_timeout": FAST_TIMEOUT_S,
+                 "retry": Retry(NoBackoff(), 0)}
