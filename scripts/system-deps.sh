@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # System packages the test suite needs: Debian's chromium for the browser tests, redis-server
-# for the Redis store's tests; arguments name more (e.g. `wrk` for `make bench`).
+# and redis-sentinel for the Redis store's tests (Sentinel's failover too); arguments name more (e.g. `wrk` for `make bench`).
 # Installs them when missing and possible (root with apt-get); else says what to install.
 set -euo pipefail
 missing=()
 for extra in "$@"; do command -v "$extra" >/dev/null 2>&1 || missing+=("$extra"); done
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

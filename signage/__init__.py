@@ -9,15 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import redis
 from flask import Flask
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from signage.caching import init_cache
 from signage.config import DEFAULTS, ENV_PREFIX, ConfigError, Settings, load_settings
 from signage.i18n import init_babel
-from signage.redis_gate import REDIS_TIMEOUT_S, Gate, fast_client, patient_client
+from signage.redis_gate import Gate
 from signage.registry import MemoryRegistry, Registry
 from signage.registry_redis import RedisRegistry
 from signage.runtime import Runtime
@@ -92,14 +89,11 @@ def _store(settings: Settings, instance: Path, gate: Gate) -> tuple[Store, Regis
     """Return the store and registry the settings ask for; a Redis client connects on first
     use and the state file is read on first use, not here. Requests read Redis with a fast
     client behind `gate`; the sync process writes with a patient one (signage.redis_gate)."""
-    if settings.redis_url is None:
+    if settings.redis is None:
         return MemoryStore(), MemoryRegistry(Path(settings.state_file or instance / STATE_FILE))
-    client = patient_client(settings.redis_url)
-    reader = fast_client(settings.redis_url)
+    client, reader = settings.redis.patient(), settings.redis.fast()
     # The change notices' own connection, without retries: a lost one must show at once.
-    notices = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT_S,
-                                   socket_timeout=REDIS_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
-    watch = Watch(notices, channel_of(settings.redis_prefix))
+    watch = Watch(settings.redis.notices(), channel_of(settings.redis_prefix))
     copies = Path(settings.copy_dir or instance)  # this host's copy, for Redis outages
     return (RedisStore(client, settings.redis_prefix, watch=watch, copy_dir=copies,
                        reader=reader, gate=gate),

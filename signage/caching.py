@@ -16,11 +16,9 @@ from collections.abc import Callable
 import redis
 from flask import Flask, current_app
 from flask_caching import Cache
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from signage.config import Settings
-from signage.redis_gate import FAST_TIMEOUT_S, Gate
+from signage.redis_gate import Gate
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +77,14 @@ class _Renders:
 
 
 def init_cache(app: Flask, settings: Settings) -> None:
-    """Bind the cache to the app: Redis with SIGNAGE_REDIS_URL, else this process's memory."""
+    """Bind the cache to the app: on Redis (one server or Sentinel's primary) when the store is,
+    else in this process's memory."""
     config = {"CACHE_DEFAULT_TIMEOUT": RENDER_TTL_S}
     # In memory (embedded mode) the cache itself is this process's: no second layer.
-    app.extensions[RECENT] = _Recent(LOCAL_ENTRIES) if settings.redis_url else None
+    app.extensions[RECENT] = _Recent(LOCAL_ENTRIES) if settings.redis else None
     app.extensions[RENDERS] = _Renders()
-    if settings.redis_url:
-        config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=settings.redis_url,
-                      CACHE_KEY_PREFIX=f"{settings.redis_prefix}:render:",
-                      CACHE_OPTIONS={"socket_timeout": FAST_TIMEOUT_S,
-                                     "socket_connect_timeout": FAST_TIMEOUT_S,
-                                     "retry": Retry(NoBackoff(), 0)})
+    if settings.redis:
+        config.update(settings.redis.cache_config(f"{settings.redis_prefix}:render:"))
     else:
         config.update(CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=500)
     cache.init_app(app, config=config)

@@ -68,9 +68,10 @@ def sync(once: bool) -> None:
             click.echo(f"sync ok: {result.outcome} load, {result.upserts} periods, "
                        f"{result.deletions} deletions, {result.duration_s:.2f} s")
             return
-        if rt.settings.redis_url is None:
+        if rt.settings.redis is None:
             logging.getLogger(__name__).warning(
-                "no SIGNAGE_REDIS_URL: web workers in other processes cannot see this data")
+                "no SIGNAGE_REDIS_URL or SIGNAGE_REDIS_SENTINELS: web workers in other "
+                "processes cannot see this data")
         run_blocking(rt, process)
     finally:
         process.close()

@@ -15,6 +15,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from signage.redis_connect import RedisTarget, parse_sentinels
 from signage.sources import CHECKS, IDLE_PACED, REQUIRED_SETTINGS
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     "MYTIMETABLE_CANCELLED_MARKERS": None,  # words in notes or tag keys that mark a cancellation
     "REDIS_URL": None,  # unset: in-memory store
     "REDIS_PREFIX": "signage",  # keys live under this prefix
+    "REDIS_SENTINELS": None,  # host:port,host:port,…: the primary comes from Redis Sentinel
+    "REDIS_SENTINEL_MASTER": "signage",  # the name the sentinels monitor the primary under
     "LEASE_SECONDS": None,  # leader lease of the sync process; None: 3 x refresh, at least 5
     "REFRESH_SECONDS": None,  # poll interval in school hours; None: 120 (10 for the demo)
     "IDLE_REFRESH_SECONDS": None,  # poll interval outside school hours; None: 900 (10 for demo)
@@ -118,6 +121,7 @@ class Settings:
     trusted_proxies: int = 0
     auth_failure_limit: int = 3
     auth_pause_s: int = 3600
+    redis: RedisTarget | None = None  # where Redis is (None: the in-memory store)
 
 
 def load_settings(config: Mapping[str, Any]) -> Settings:
@@ -178,6 +182,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     redis_url = config.get("REDIS_URL")
     if redis_url and not re.match(r"(rediss?|unix)://", str(redis_url)):
         fail("REDIS_URL", "a redis://, rediss:// or unix:// URL")
+    target = _redis_target(config, fail)
     profile = config.get("DEFAULT_PROFILE")
     if profile not in PROFILES:
         fail("DEFAULT_PROFILE", f"one of {', '.join(PROFILES)}")
@@ -194,7 +199,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     secret_key = config.get("SECRET_KEY") or None
     if secret_key is not None and len(str(secret_key)) < 16:
         fail("SECRET_KEY", "a random string of at least 16 characters")
-    if secret_key is None and redis_url and (hashes["ADMIN_PASSWORD_HASH"]
+    if secret_key is None and target and (hashes["ADMIN_PASSWORD_HASH"]
                                              or hashes["STAFF_PASSWORD_HASH"]):
         problems.append(f"{ENV_PREFIX}_SECRET_KEY: required with {ENV_PREFIX}_REDIS_URL and a "
                         "password (every worker must sign sessions with the same key)")
@@ -224,6 +229,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         language=language,
         full_reload_at=full_reload_at or time(3),
         redis_url=config.get("REDIS_URL") or None,
+        redis=target,
         redis_prefix=str(config.get("REDIS_PREFIX") or "signage"),
         lease_s=lease_s,
         upstream=upstream,
@@ -269,6 +275,25 @@ def _flag(value: Any, key: str, fail) -> bool:
         return False
     fail(key, "true or false")
     return False
+
+
+def _redis_target(config: Mapping[str, Any], fail) -> RedisTarget | None:
+    """Return where Redis is: the URL's server, or the primary the sentinels name (the URL then
+    gives the database and password only); None for the in-memory store."""
+    url = config.get("REDIS_URL") or None
+    listed = config.get("REDIS_SENTINELS") or None
+    master = config.get("REDIS_SENTINEL_MASTER")
+    if listed is None:
+        return RedisTarget(url=str(url)) if url else None
+    sentinels = parse_sentinels(str(listed))
+    if sentinels is None:
+        fail("REDIS_SENTINELS", "host:port pairs separated by commas, e.g. "
+                                "10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379")
+    if not isinstance(master, str) or not re.fullmatch(r"[\w.-]{1,64}", master):
+        fail("REDIS_SENTINEL_MASTER", "the name the sentinels monitor the primary under")
+    if sentinels is None:
+        return None
+    return RedisTarget(url=str(url) if url else None, sentinels=sentinels, master=str(master))
 
 
 def _timezone(value: Any, fail) -> ZoneInfo:

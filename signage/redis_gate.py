@@ -4,13 +4,13 @@ A Redis that stops answering (a long fork or save, a partition without resets, a
 Sentinel promotion) keeps its connections open: without care every request would wait for a
 socket timeout, and redis-py's default retries would multiply it. So:
 
-- Request-path clients (`fast_client`) have a short timeout (`FAST_TIMEOUT_S`) and no retries:
-  the first request after Redis hangs waits that long once.
+- Request-path clients (`RedisTarget.fast` in signage.redis_connect) have a short timeout
+  (`FAST_TIMEOUT_S`) and no retries: the first request after Redis hangs waits that long once.
 - One `Gate` per process: every Redis call on the request path asks it first (`open`) and tells
   it how the call went. A call that fails closes the gate for `BACKOFF_S`; meanwhile no request
   tries Redis: the store and registry answer their copies, the render cache is skipped, heartbeats
   are dropped. The first call after the back-off tries again, and one answer opens the gate.
-- The sync process's writes and the lease keep the patient client (`REDIS_TIMEOUT_S`): they are
+- The sync process's writes and the lease keep a patient client (`REDIS_TIMEOUT_S`): they are
   not on any request's path.
 """
 
@@ -21,30 +21,11 @@ import threading
 import time
 from collections.abc import Callable
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
 log = logging.getLogger(__name__)
 
 FAST_TIMEOUT_S = 0.25  # a request-path call to Redis gives up after this
 BACKOFF_S = 5.0  # after a failed call, no request tries Redis for this long
 REDIS_TIMEOUT_S = 2.0  # the sync process's writes and the lease
-
-
-def fast_client(url: str, **options) -> redis.Redis:
-    """Return a client for the request path: a short timeout, no retries."""
-    return redis.Redis.from_url(url, socket_timeout=FAST_TIMEOUT_S,
-                                socket_connect_timeout=FAST_TIMEOUT_S,
-                                retry=Retry(NoBackoff(), 0), **options)
-
-
-def patient_client(url: str, **options) -> redis.Redis:
-    """Return a client for the sync process's writes: a longer timeout, one quick retry (a
-    connection dropped by a restart or failover is made again at once)."""
-    return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_S,
-                                socket_connect_timeout=REDIS_TIMEOUT_S,
-                                retry=Retry(NoBackoff(), 1), **options)
 
 
 class Gate:

@@ -31,7 +31,6 @@ from signage.runtime import Runtime
 from signage.sources import REGISTRY
 from signage.sources.http import UpstreamSession, make_session
 from signage.store import MemoryStore, StoreError
-from signage.store_redis import RedisStore
 from signage.sync import CycleResult, Schedule, SyncEngine
 
 log = logging.getLogger(__name__)
@@ -83,9 +82,8 @@ def build_sync(rt: Runtime) -> SyncProcess:
     closers.append(source.close)
     engine = SyncEngine(source, rt.store, settings.tz, settings.days_ahead, schedule_of(settings),
                         settings.auth_failure_limit, settings.auth_pause_s)
-    lease = None
-    if isinstance(rt.store, RedisStore):
-        lease = Lease(rt.store.client, rt.store.lease_key, settings.lease_s)
+    lease = rt.store.lease(settings.lease_s)  # None: the only writer (in memory)
+    if lease is not None:
         closers.append(lease.release)
     return SyncProcess(engine, closers, lease, session)
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from signage.model import CycleRecord, Snapshot, SyncStatus
+
+if TYPE_CHECKING:
+    from signage.lease import Lease
 
 HISTORY_LENGTH = 50  # cycles kept for /status
 
@@ -38,6 +41,7 @@ class Store(Protocol):
     def history(self) -> list[CycleRecord]: ...
     def counters(self) -> dict[str, dict[str, int]]: ...
     def leader(self) -> str | None: ...
+    def lease(self, ttl_s: float) -> Lease | None: ...
     @property
     def reachable(self) -> bool: ...
 
@@ -100,6 +104,10 @@ class MemoryStore:
     def leader(self) -> str | None:
         """Return who syncs: in memory always this process."""
         return "embedded"
+
+    def lease(self, ttl_s: float) -> Lease | None:
+        """Return no lease: in memory this process is the only writer."""
+        return None
 
     @property
     def reachable(self) -> bool:

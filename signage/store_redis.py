@@ -7,8 +7,11 @@ Keys under a prefix, none with an expiry:
 - `{prefix}:status`: the sync status (last success, last error, cursor), so a restarted sync
   process continues with a delta;
 - `{prefix}:changed`: a pub/sub channel; every write of the snapshot, the status or the registry
-  (heartbeats aside) publishes on it, in the same MULTI/EXEC as the write.
-Snapshot and version are written in one MULTI/EXEC: a reader sees the old pair or the new one.
+  (heartbeats aside) publishes on it, in the same atomic step as the write.
+Snapshot and version are written, and the notice published, in one Lua script: a reader sees the
+old pair or the new one. With the leader lease taken through `lease`, that script also checks
+that the lease still holds this process's token (a fenced write): after a Sentinel failover a
+stale leader writes nothing.
 Readers keep their last good copy and answer from it while Redis cannot be reached (asking again
 every `RETRY_AFTER_S`, so requests never wait for a timeout each); writes raise `StoreError` so
 the sync cycle fails (and is retried) without losing anything. With a `copy_dir`, every snapshot
@@ -46,6 +49,7 @@ from signage.codec import (
     status_to_json,
 )
 from signage.files import write_private
+from signage.lease import Lease
 from signage.model import CycleRecord, Period, Snapshot, SyncStatus
 from signage.redis_gate import Gate
 from signage.store import HISTORY_LENGTH, StoreError
@@ -54,6 +58,20 @@ from signage.watch import Watch, channel_of
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 5.0  # while Redis is away, readers ask again this often
+FENCED = ("not written: another sync process holds the lease now (after a failover, say); "
+          "this one stands by")
+# KEYS: the lease, then the keys to set; ARGV: the fence token ("" for none), the channel, the
+# notice, then the values. Setting and publishing happen together, or not at all.
+_FENCED_WRITE = """
+if ARGV[1] ~= '' and redis.call('get', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+for i = 2, #KEYS do
+  redis.call('set', KEYS[i], ARGV[i + 2])
+end
+redis.call('publish', ARGV[2], ARGV[3])
+return 1
+"""
 
 
 class RedisStore:
@@ -79,6 +97,8 @@ class RedisStore:
         self._status = SyncStatus()
         self._stamps: dict[str, tuple[int, float]] = {}  # copy -> Watch stamp of its read
         self._reading = {"snapshot": threading.Lock(), "status": threading.Lock()}
+        self._fence: str | None = None  # the lease token writes require (see `lease`)
+        self._fenced_write = client.register_script(_FENCED_WRITE)
         if watch is not None:
             watch.on_change(self._prefetch)
 
@@ -100,14 +120,24 @@ class RedisStore:
         return self._gate
 
     @property
-    def lease_key(self) -> str:
-        """Return the key of the sync processes' leader lease."""
-        return self._keys["leader"]
-
-    @property
     def client(self) -> redis.Redis:
-        """Return the Redis client (the sync process's leader lease shares it)."""
+        """Return the writer's Redis client."""
         return self._redis
+
+    def close(self) -> None:
+        """Close this store's Redis connections."""
+        self._redis.close()
+        if self._reader is not self._redis:
+            self._reader.close()
+
+    def lease(self, ttl_s: float) -> Lease:
+        """Return the sync processes' leader lease on this store, and fence this store's
+        writes with it: a snapshot or status is written only while the lease holds this
+        process's token, checked in the same atomic step as the write (after a failover two
+        processes may each believe they lead; the stale one writes nothing)."""
+        lease = Lease(self._redis, self._keys["leader"], ttl_s)
+        self._fence = lease.token
+        return lease
 
     def current(self) -> tuple[int, Snapshot | None]:
         """Return the version and its snapshot; the last good copy while Redis is away."""
@@ -214,13 +244,13 @@ class RedisStore:
         data, texts = self._encode(snapshot)
         payload = json.dumps({"version": new_version, "snapshot": data})
         try:
-            with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._keys["snapshot"], payload)
-                pipe.set(self._keys["version"], new_version)
-                pipe.publish(self._keys["changed"], "snapshot")
-                pipe.execute()
+            written = self._write(
+                {self._keys["snapshot"]: payload, self._keys["version"]: str(new_version)},
+                "snapshot")
         except redis.RedisError as exc:
             raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
+        if not written:
+            raise StoreError(FENCED)
         self._copy = (new_version, snapshot)
         self._stored = new_version
         self._texts = texts
@@ -250,6 +280,15 @@ class RedisStore:
             log.error("store: the stored sync status cannot be read (%s)", exc)
         if stamp is not None:
             self._stamps["status"] = stamp
+
+    def _write(self, values: dict[str, str], notice: str) -> bool:
+        """Set the keys and publish the notice in one atomic step; with a fence, only while the
+        lease holds this process's token. Return whether it was written."""
+        args = [self._fence or "", self._keys["changed"], notice]
+        for value in values.values():
+            args.append(value)
+        keys = [self._keys["leader"], *values]
+        return bool(self._fenced_write(keys=keys, args=args))
 
     def _save(self, name: str, raw: bytes) -> None:
         """Keep what was just read from Redis in this host's saved copy (`copy_dir`): a process
@@ -290,12 +329,11 @@ class RedisStore:
         with self._reading["status"]:  # as in `replace`: no older read lands after this
             self._status = status
             try:
-                with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.set(self._keys["status"], raw)
-                    pipe.publish(self._keys["changed"], "status")
-                    pipe.execute()
+                written = self._write({self._keys["status"]: raw}, "status")
             except redis.RedisError as exc:
                 raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
+            if not written:
+                raise StoreError(FENCED)
         self._save("status", raw.encode())
 
     def record_cycle(self, record: CycleRecord) -> None:

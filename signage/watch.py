@@ -1,6 +1,6 @@
 """Change notices over Redis pub/sub, so a process may keep copies of Redis data.
 
-Writers publish on one channel (`{prefix}:changed`) in the same MULTI/EXEC as their write. A
+Writers publish on one channel (`{prefix}:changed`) in the same atomic step as their write. A
 `Watch` tells this process's readers whether a copy they read earlier is still current: a daemon
 thread subscribes to the channel, and every message and every (re)subscription moves an epoch
 on. A copy read at the current epoch is current while the subscription is live; without a live

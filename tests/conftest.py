@@ -228,10 +228,11 @@ def public_client(fake, clock, engine, tmp_path):
 class RedisServer:
     """A real redis-server on a free loopback port, in a temporary folder."""
 
-    def __init__(self, folder) -> None:
+    def __init__(self, folder, *options: str) -> None:
         self.folder = folder
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.options = list(options)  # more of redis-server's options, e.g. --replicaof H P
         self.process: subprocess.Popen | None = None
 
     def start(self) -> RedisServer:
@@ -239,7 +240,7 @@ class RedisServer:
         assert binary, "redis-server is missing: apt-get install redis-server"
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
+             "--appendonly", "no", "--dir", str(self.folder), *self.options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time_module.monotonic() + 10
         with redis.Redis.from_url(self.url) as client:

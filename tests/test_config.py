@@ -383,6 +383,34 @@ def test_a_redis_url_selects_the_redis_store_without_connecting():
     assert type(app.extensions["signage"].store).__name__ == "RedisStore"
 
 
+@pytest.mark.parametrize("listed", ["10.0.0.1", "10.0.0.1:26379,", "h:0", "h:port", ":26379",
+                                    "h:26379;h2:26379"])
+def test_malformed_sentinels_are_named(monkeypatch: pytest.MonkeyPatch, listed: str):
+    monkeypatch.setenv("SIGNAGE_REDIS_SENTINELS", listed)
+    assert_one_problem(problems_of(), "SIGNAGE_REDIS_SENTINELS", "host:port pairs")
+
+
+def test_a_malformed_sentinel_master_name_is_named(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SIGNAGE_REDIS_SENTINELS", "127.0.0.1:26379")
+    monkeypatch.setenv("SIGNAGE_REDIS_SENTINEL_MASTER", "my master")
+    assert_one_problem(problems_of(), "SIGNAGE_REDIS_SENTINEL_MASTER", "the name")
+
+
+def test_sentinels_select_redis_with_the_urls_database_and_password_and_no_connection():
+    # Nothing listens there: building the app must not touch the network.
+    app = create_app({"REDIS_SENTINELS": "127.0.0.1:9, [::1]:10",
+                      "REDIS_URL": "redis://:Pa55w0rd-redis@ignored.host:6379/3"})
+    target = app.extensions["signage"].settings.redis
+    assert target.sentinels == (("127.0.0.1", 9), ("::1", 10)) and target.master == "signage"
+    client = target.fast()
+    assert client.connection_pool.service_name == "signage"
+    kwargs = client.connection_pool.connection_kwargs
+    assert (kwargs["db"], kwargs["password"]) == (3, "Pa55w0rd-redis")
+    assert type(app.extensions["signage"].store).__name__ == "RedisStore"
+    cache = app.extensions["cache"]
+    assert any(type(c).__name__ == "RedisSentinelCache" for c in cache.values())
+
+
 # --- politeness warning ---------------------------------------------------------------------
 
 

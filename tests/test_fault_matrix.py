@@ -238,7 +238,7 @@ def world_of(tmp_path, redis_url, redis_prefix):
         # checks the boards right after each cycle, so it reads Redis itself each time.
         reader = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
         writer = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
-        closers.extend([reader.close, writer.close, rt.store.client.close])
+        closers.extend([reader.close, writer.close, rt.store.close])
         rt.store = RedisStore(reader, redis_prefix)
         settings = rt.settings
         # Short timeouts, so a hang costs a second, not half a minute.

@@ -10,7 +10,8 @@ import signal
 import pytest
 import redis
 
-from signage.redis_gate import BACKOFF_S, Gate, fast_client
+from signage.redis_connect import RedisTarget
+from signage.redis_gate import BACKOFF_S, Gate
 from signage.registry_redis import RedisRegistry
 from signage.store import StoreError
 from tests.conftest import RedisServer
@@ -34,7 +35,7 @@ def test_a_frozen_redis_is_tried_once_per_back_off(server, caplog):
     caplog.set_level(logging.INFO, "signage.redis_gate")
     ticks = [0.0]
     gate = Gate(monotonic=lambda: ticks[0])
-    client = fast_client(server.url)
+    client = RedisTarget(server.url).fast()
     registry = RedisRegistry(client, "p", gate=gate)
     registry.put("displays", "d1", {"id": "d1"})
     assert registry.items("displays") == {"d1": {"id": "d1"}}
@@ -62,7 +63,7 @@ def test_a_frozen_redis_is_tried_once_per_back_off(server, caplog):
 
 def test_a_stopped_redis_closes_the_gate_too(server):
     gate = Gate()
-    client = fast_client(server.url)
+    client = RedisTarget(server.url).fast()
     registry = RedisRegistry(client, "p", gate=gate)
     registry.put("announcements", "a1", {"id": "a1"})
     assert registry.items("announcements")

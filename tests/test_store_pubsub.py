@@ -42,6 +42,7 @@ class Redises:
         self.server = server
         self.clients: list[redis.Redis] = []
         self.watches: list[Watch] = []
+        self.closers: list = []
 
     def client(self, url: str | None = None, **options) -> redis.Redis:
         self.clients.append(redis.Redis.from_url(url or self.server.url, socket_timeout=1,
@@ -60,7 +61,7 @@ class Redises:
                           "REDIS_PREFIX": "p", "DAYS_AHEAD": 2,
                           "COPY_DIR": str(self.server.folder)})
         store = app.extensions["signage"].store
-        self.clients.append(store.client)
+        self.closers.append(store.close)
         self.watches.append(store._watch)
         return app
 
@@ -77,6 +78,8 @@ def make(server):
         watch.close()  # no listener outlives its test (and logs into another's)
     for client in redises.clients:
         client.close()
+    for close in redises.closers:
+        close()
 
 
 def calls(server: RedisServer, *commands: str) -> int:

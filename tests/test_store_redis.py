@@ -286,3 +286,27 @@ def test_a_broken_saved_copy_is_named_and_ignored(tmp_path, store_at, caplog):
     store = store_at(away, "x", copy_dir=tmp_path)
     assert store.current() == (0, None)
     assert "the saved copy" in caplog.text and "x-snapshot.json cannot be read" in caplog.text
+
+
+def test_a_stale_leader_writes_nothing_once_another_holds_the_lease(
+        source, redis_url, redis_prefix, clock, fake, store_at):
+    # After a failover both sync processes may believe they lead: the lease on the new primary
+    # names the other one. The old leader's next snapshot and status must not land.
+    old, new = store_at(redis_url, redis_prefix), store_at(redis_url, redis_prefix)
+    old_lease, new_lease = old.lease(30), new.lease(30)
+    assert old_lease.acquire()
+    old_engine = SyncEngine(source, old, TZ, 2, SCHEDULE)
+    assert old_engine.run_cycle(clock()).version == 1
+    with redis.Redis.from_url(redis_url) as raw:
+        raw.delete(f"{redis_prefix}:leader")  # the promoted replica never saw the renewal
+        assert new_lease.acquire()
+        before = (raw.get(f"{redis_prefix}:snapshot"), raw.get(f"{redis_prefix}:status"))
+        clock.advance(minutes=2)
+        fake.update_period(1010, status="CANCELLED")
+        result = old_engine.run_cycle(clock())  # it still believes it leads
+        assert result.outcome == "failed" and "another sync process holds the lease" in (
+            result.error or "")
+        assert (raw.get(f"{redis_prefix}:snapshot"), raw.get(f"{redis_prefix}:status")) == before
+        new_engine = SyncEngine(source, new, TZ, 2, SCHEDULE)
+        assert new_engine.run_cycle(clock()).version == 2  # the leader writes
+        assert json.loads(raw.get(f"{redis_prefix}:snapshot"))["version"] == 2

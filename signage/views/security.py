@@ -18,12 +18,9 @@ from datetime import timedelta
 from flask import Flask, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from signage.config import Settings
-from signage.redis_gate import FAST_TIMEOUT_S
 from signage.views.access import init_login_limits
 
 log = logging.getLogger(__name__)
@@ -96,9 +93,6 @@ def register(app: Flask, settings: Settings) -> None:
 
 def _limits_storage(settings: Settings) -> tuple[str, dict]:
     """Return where failed logins are counted: Redis (shared by workers) or this process."""
-    if not settings.redis_url:
+    if settings.redis is None:
         return "memory://", {}
-    uri = settings.redis_url.replace("unix://", "redis+unix://", 1)
-    return uri, {"key_prefix": f"{settings.redis_prefix}:limits", "wrap_exceptions": True,
-                 "socket_timeout": FAST_TIMEOUT_S, "socket_connect_timeout": FAST_TIMEOUT_S,
-                 "retry": Retry(NoBackoff(), 0)}
+    return settings.redis.limits_storage(f"{settings.redis_prefix}:limits")
