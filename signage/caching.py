@@ -103,8 +103,11 @@ def page(gate: Gate, key: str, render: Callable[[], str]) -> str:
         html = cached(gate, key)
         return html if html is not None else render()  # that render failed: our own
     try:
-        html = render()
-        keep(gate, key, html)
+        # A render of this page may have ended between our first look and joining: use it.
+        html = cached(gate, key)
+        if html is None:
+            html = render()
+            keep(gate, key, html)
         return html
     finally:
         renders.done(key)
