@@ -45,7 +45,7 @@ from bench.stack import (
     until,
 )
 from signage.demo.server import FakeUntis
-from signage.watch import channel_of
+from signage.store.watch import channel_of
 
 KIOSK_PATH = "/board/overview?part=board"
 SHORT_REFRESH_S = 2

@@ -19,9 +19,9 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bench.school import BenchSchool, change
-from signage.demo.jsonrpc_server import FakeJsonRpc
 from signage.demo.school import CLASSES, DemoSchool
 from signage.demo.server import FakeUntis
+from tests.fakes.jsonrpc_server import FakeJsonRpc
 
 TZ = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 11, 23, 8, 0, tzinfo=TZ).astimezone(UTC)  # a Monday, in school hours

@@ -49,11 +49,11 @@ from bench.stack import (
     start_upstream,
     sync_once,
 )
-from signage.codec import snapshot_from_json, snapshot_to_json
 from signage.demo.school import DemoSchool
 from signage.demo.server import FakeUntis
-from signage.model import Snapshot
-from signage.store_redis import RedisStore
+from signage.domain.model import Snapshot
+from signage.store.codec import snapshot_from_json, snapshot_to_json
+from signage.store.redis_store import RedisStore
 
 BOARD = "/board/overview"
 ROUTES = {"trivial route": "/robots.txt", "board 200 (render cache)": BOARD,
@@ -200,7 +200,7 @@ def _versions(fake: FakeUntis, school: DemoSchool, count: int) -> list[Snapshot]
     from signage.sources.http import make_session
     from signage.sources.untis import UntisSource
     from signage.store import MemoryStore
-    from signage.sync import Schedule, SyncEngine
+    from signage.sync.engine import Schedule, SyncEngine
 
     schedule = Schedule(refresh_s=1, idle_refresh_s=1,
                         school_hours=(clock_time(0), clock_time(23, 59)),

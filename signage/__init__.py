@@ -6,21 +6,23 @@ It does no I/O and starts no threads; the sync process starts from `flask signag
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from signage.caching import init_cache
 from signage.config import DEFAULTS, ENV_PREFIX, ConfigError, Settings, load_settings
-from signage.i18n import init_babel
-from signage.redis_gate import Gate
-from signage.registry import MemoryRegistry, Registry
-from signage.registry_redis import RedisRegistry
-from signage.runtime import Runtime
+from signage.runtime import Runtime, utc_now
 from signage.store import MemoryStore, Store
-from signage.store_redis import RedisStore
-from signage.watch import Watch, channel_of
+from signage.store.gate import Gate
+from signage.store.redis_store import RedisStore
+from signage.store.registry import MemoryRegistry, Registry
+from signage.store.registry_redis import RedisRegistry
+from signage.store.watch import Watch, channel_of
+from signage.views.caching import init_cache
+from signage.views.i18n import init_babel
 
 __version__ = "0.5.0"
 
@@ -29,8 +31,14 @@ STATE_FILE = "state.json"  # displays and announcements in embedded mode
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Create the Flask app: defaults, instance/config.py and SIGNAGE_* env, or `test_config`."""
+def create_app(test_config: dict[str, Any] | None = None, *, store: Store | None = None,
+               registry: Registry | None = None,
+               clock: Callable[[], datetime] | None = None) -> Flask:
+    """Create the Flask app: defaults, instance/config.py and SIGNAGE_* env, or `test_config`.
+
+    The collaborators the settings would make may be given instead (tests give real parts of
+    their own: a store a test's engine writes, a frozen clock): `store`, `registry`, `clock`.
+    """
     app = Flask(
         __name__,
         instance_path=str(ROOT / "instance"),
@@ -47,9 +55,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     settings = load_settings(app.config)
     gate = Gate()
-    store, registry = _store(settings, Path(app.instance_path), gate)
-    app.extensions["signage"] = Runtime(settings=settings, store=store, registry=registry,
-                                        gate=gate)
+    made_store, made_registry = (None, None) if store and registry else _store(
+        settings, Path(app.instance_path), gate)
+    app.extensions["signage"] = Runtime(settings=settings, store=store or made_store,
+                                        registry=registry or made_registry, gate=gate,
+                                        clock=clock or utc_now)
     init_babel(app)
     init_cache(app, settings)
 
@@ -88,7 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _store(settings: Settings, instance: Path, gate: Gate) -> tuple[Store, Registry]:
     """Return the store and registry the settings ask for; a Redis client connects on first
     use and the state file is read on first use, not here. Requests read Redis with a fast
-    client behind `gate`; the sync process writes with a patient one (signage.redis_gate)."""
+    client behind `gate`; the sync process writes with a patient one (signage.store.gate)."""
     if settings.redis is None:
         return MemoryStore(), MemoryRegistry(Path(settings.state_file or instance / STATE_FILE))
     client, reader = settings.redis.patient(), settings.redis.fast()

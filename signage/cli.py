@@ -11,8 +11,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from signage.runtime import runtime
-from signage.scheduler import build_sync, probe_source, run_blocking, start_background
+from signage.sync.scheduler import build_sync, probe_source, run_blocking, start_background
+from signage.views.context import runtime
 
 SERVER_THREADS = 8
 
@@ -62,6 +62,12 @@ def sync(once: bool) -> None:
     process = build_sync(rt)
     try:
         if once:
+            # Its writes are fenced by the lease like a running sync's: take it for the cycle
+            # (released on the way out), or leave the syncing to the process that holds it.
+            if process.lease is not None and not process.lease.acquire():
+                raise click.ClickException(
+                    "sync not run: another sync process leads and syncs already (the lease "
+                    "is held); stop it first to run one cycle by hand")
             result = process.engine.run_cycle(rt.clock(), force=True)
             if result.outcome in ("failed", "paused"):
                 raise click.ClickException(f"sync {result.outcome}: {result.error}")

@@ -15,8 +15,8 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from signage.redis_connect import RedisTarget, parse_sentinels
-from signage.sources import CHECKS, IDLE_PACED, REQUIRED_SETTINGS
+from signage.sources.options import CHECKS, IDLE_PACED, REQUIRED_SETTINGS
+from signage.store.connect import RedisTarget, parse_sentinels
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import current_app
-
 from signage.config import Settings
-from signage.redis_gate import Gate
-from signage.registry import MemoryRegistry, Registry
 from signage.store import Store
+from signage.store.gate import Gate
+from signage.store.registry import MemoryRegistry, Registry
 
 
 def utc_now() -> datetime:
@@ -31,8 +29,3 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=utc_now)
     responses: Counter[int] = field(default_factory=Counter)  # this process's, by status
     gate: Gate = field(default_factory=Gate)  # whether requests may try Redis now
-
-
-def runtime() -> Runtime:
-    """Return the current app's Runtime."""
-    return current_app.extensions["signage"]

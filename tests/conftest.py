@@ -16,11 +16,11 @@ import redis
 
 from signage import create_app
 from signage.demo.server import FakeUntis
-from signage.plan import change_rows
+from signage.domain.plan import change_rows
 from signage.sources.http import make_session
 from signage.sources.untis import UntisSource
 from signage.store import MemoryStore
-from signage.sync import Schedule, SyncEngine
+from signage.sync.engine import Schedule, SyncEngine
 
 TZ = ZoneInfo("Europe/Berlin")
 MONDAY = date(2026, 11, 23)

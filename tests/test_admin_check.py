@@ -13,7 +13,7 @@ import requests
 from werkzeug.security import generate_password_hash
 
 from signage import create_app
-from signage.scheduler import answer_check_request, build_sync
+from signage.sync.scheduler import answer_check_request, build_sync
 from tests import test_admin
 from tests.conftest import free_port, untis_settings
 from tests.test_admin import ADMIN_PASSWORD, CHEAP, Admin, csrf_of

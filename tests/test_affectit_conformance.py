@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from signage.demo.affectit_server import SYNC_FORMS, FakeAffectIt
 from signage.sources.affectit import AffectItSource
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle, rows
+from tests.fakes.affectit_server import SYNC_FORMS, FakeAffectIt
 
 SUBSTITUTED = [("08:50", "09:35", ("5a",), ("BEC",), ("MÜL",), ("R101",), (), ("substitution",))]
 

@@ -8,15 +8,15 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from signage.demo.affectit_server import FakeAffectIt
 from signage.demo.server import Fault
 from signage.sources.affectit import AUTH_HINT, MAX_IDS, AffectItSource
 from signage.sources.affectit_parse import parse_lesson, parse_objects, parse_sync_list
 from signage.sources.base import SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import make_session
 from signage.store import MemoryStore
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle, rows
+from tests.fakes.affectit_server import FakeAffectIt
 
 TUESDAY, WEDNESDAY = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
 WRONG_KEY = "wrong-key-4711"

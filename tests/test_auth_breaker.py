@@ -15,14 +15,14 @@ import pytest
 import redis
 
 from signage import create_app
-from signage.codec import status_from_json, status_to_json
 from signage.demo.server import Fault
-from signage.model import SyncStatus
-from signage.scheduler import build_sync
+from signage.domain.model import SyncStatus
 from signage.sources.http import make_session
 from signage.sources.untis import UntisSource
-from signage.store_redis import RedisStore
-from signage.sync import SyncEngine
+from signage.store.codec import status_from_json, status_to_json
+from signage.store.redis_store import RedisStore
+from signage.sync.engine import SyncEngine
+from signage.sync.scheduler import build_sync
 from tests.conftest import SCHEDULE, TZ, untis_settings
 
 LIMIT = 3

@@ -8,9 +8,9 @@ import pytest
 from flask import template_rendered
 
 from signage import create_app
-from signage.board import Group, paginate
-from signage.model import ChangeRow
-from signage.sync import SyncEngine
+from signage.domain.board import Group, paginate
+from signage.domain.model import ChangeRow
+from signage.sync.engine import SyncEngine
 from tests.conftest import MONDAY, SCHEDULE, TZ, period, untis_settings
 
 
@@ -284,7 +284,7 @@ def test_a_rendered_board_is_reused_until_the_data_changes(app, fake, clock, eng
 
 def test_workers_share_rendered_boards_through_redis(fake, clock, engine, redis_url,
                                                      redis_prefix, tmp_path):
-    from signage.store_redis import RedisStore
+    from signage.store.redis_store import RedisStore
 
     apps = []
     for _ in range(2):

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from signage.demo.affectit_server import FakeAffectIt
-from signage.demo.jsonrpc_server import FakeJsonRpc
-from signage.demo.mytimetable_server import FakeMyTimetable
 from signage.demo.server import FakeUntis, Fault
-from signage.demo.unitime_server import FakeUnitime
 from tests.conftest import BELLS, NAMES, TZ, free_port, live_day, period, untis_settings
+from tests.fakes.affectit_server import FakeAffectIt
+from tests.fakes.jsonrpc_server import FakeJsonRpc
+from tests.fakes.mytimetable_server import FakeMyTimetable
+from tests.fakes.unitime_server import FakeUnitime
 from tests.test_cli import FLASK, ROOT, _env
 
 pytestmark = pytest.mark.system

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
-from signage.demo.affectit_server import FakeAffectIt
-from signage.demo.jsonrpc_server import FakeJsonRpc
-from signage.demo.mytimetable_server import FakeMyTimetable
 from signage.demo.server import Fault
-from signage.demo.unitime_server import FakeUnitime
 from tests.conftest import BELLS, NAMES, TZ, free_port, live_day, untis_settings
+from tests.fakes.affectit_server import FakeAffectIt
+from tests.fakes.jsonrpc_server import FakeJsonRpc
+from tests.fakes.mytimetable_server import FakeMyTimetable
+from tests.fakes.unitime_server import FakeUnitime
 
 pytestmark = pytest.mark.system
 
@@ -214,3 +215,19 @@ def test_a_paused_sync_once_fails_and_resume_lets_the_next_cycle_try(live_fake, 
     fixed = _run(["sync", "--once"], **untis_settings(fake), **store)
     assert fixed.returncode == 0, fixed.stderr
     assert "mistyped-secret" not in first.stderr + again.stderr + fixed.stderr
+
+
+def test_sync_once_leaves_the_syncing_to_a_running_leader(live_fake, redis_url, redis_prefix,
+                                                          tmp_path):
+    store = {"REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix, "COPY_DIR": str(tmp_path)}
+    with redis.Redis.from_url(redis_url) as client:
+        client.set(f"{redis_prefix}:leader", "otherhost:4711:abcd", px=30_000)
+        result = _run(["sync", "--once"], **untis_settings(live_fake), **store)
+        assert result.returncode == 1
+        assert "another sync process leads" in result.stderr, result.stderr
+        assert live_fake.count("timetable") == 0
+        client.delete(f"{redis_prefix}:leader")
+    again = _run(["sync", "--once"], **untis_settings(live_fake), **store)
+    assert again.returncode == 0, again.stderr
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.get(f"{redis_prefix}:leader") is None  # handed back on the way out

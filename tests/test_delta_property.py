@@ -28,7 +28,7 @@ from signage.demo.server import FakeUntis
 from signage.sources.http import make_session
 from signage.sources.untis import UntisSource
 from signage.store import MemoryStore
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, SCHEDULE, TZ, Clock, period
 
 pytestmark = pytest.mark.slow

@@ -9,10 +9,10 @@ import pytest
 
 from signage.demo.school import CLASSES, MAX_CHANGES, ROOMS, TEACHERS, DemoSchool
 from signage.demo.server import FakeUntis
-from signage.plan import change_rows
+from signage.domain.plan import change_rows
 from signage.sources.untis import UntisSource
 from signage.store import MemoryStore
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import MONDAY, SCHEDULE, TZ
 
 

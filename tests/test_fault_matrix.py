@@ -40,12 +40,12 @@ import redis
 
 from signage import create_app
 from signage.demo.server import FakeUntis, Fault
-from signage.scheduler import schedule_of
-from signage.screens import Display, digest, new_secret, to_json
+from signage.domain.screens import Display, digest, new_secret, to_json
 from signage.sources.http import make_session
 from signage.sources.untis import UntisSource
-from signage.store_redis import RedisStore
-from signage.sync import SyncEngine
+from signage.store.redis_store import RedisStore
+from signage.sync.engine import SyncEngine
+from signage.sync.scheduler import schedule_of
 from signage.views.access import DISPLAY_COOKIE
 from tests.conftest import MONDAY, NAMES, TZ, Clock, RedisServer, free_port, period, untis_settings
 

@@ -23,9 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signage.codec import snapshot_from_json, snapshot_to_json
-from signage.model import CATEGORIES, Period, Snapshot
-from signage.plan import change_rows, day_rows
+from signage.domain.model import CATEGORIES, Period, Snapshot
+from signage.domain.plan import change_rows, day_rows
 from signage.sources import (
     affectit_parse,
     jsonrpc_parse,
@@ -34,6 +33,7 @@ from signage.sources import (
     untis_parse,
 )
 from signage.sources.base import SourceError
+from signage.store.codec import snapshot_from_json, snapshot_to_json
 from tests.conftest import MONDAY, TZ, period
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,8 @@ import icalendar
 import pytest
 
 from signage import create_app
-from signage.plan import day_rows, rows_for
-from signage.sync import SyncEngine
+from signage.domain.plan import day_rows, rows_for
+from signage.sync.engine import SyncEngine
 from tests.conftest import MONDAY, SCHEDULE, TZ, untis_settings
 
 TEACHERS = ("MÜL", "BEC", "SCH")

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import requests
 
-from signage.demo.jsonrpc_server import FakeJsonRpc
-from signage.plan import change_rows
+from signage.domain.plan import change_rows
 from signage.sources.jsonrpc import JsonRpcSource
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle
+from tests.fakes.jsonrpc_server import FakeJsonRpc
 
 DOCUMENTED = {"authenticate", "logout", "getLatestImportTime", "getKlassen", "getTeachers",
               "getRooms", "getSubjects", "getTimegridUnits", "getTimetable"}

@@ -9,12 +9,12 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from signage.demo.jsonrpc_server import FakeJsonRpc
-from signage.plan import change_rows, day_rows
+from signage.domain.plan import change_rows, day_rows
 from signage.sources.jsonrpc import JsonRpcSource
 from signage.sources.jsonrpc_grid import parse_timegrid, unit_of
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle
+from tests.fakes.jsonrpc_server import FakeJsonRpc
 
 TUESDAY = MONDAY + timedelta(days=1)
 GRID_LOGGER = "signage.sources.jsonrpc_grid"

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from signage.demo.jsonrpc_server import FakeJsonRpc
 from signage.demo.server import Fault
-from signage.plan import change_rows
+from signage.domain.plan import change_rows
 from signage.sources.base import SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import PoliteRetry
 from signage.sources.jsonrpc import BLOCKED_RETRY_S, MAX_QUIET_S, JsonRpcSource
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ
+from tests.fakes.jsonrpc_server import FakeJsonRpc
 
 WEDNESDAY = MONDAY + timedelta(days=2)
 QUIET = ["authenticate", "getLatestImportTime", "logout"]

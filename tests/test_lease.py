@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from signage.lease import Lease
+from signage.store.lease import Lease
 from tests.conftest import untis_settings
 
 ROOT = Path(__file__).resolve().parent.parent

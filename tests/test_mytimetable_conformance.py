@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 import requests
 
-from signage.demo.mytimetable_server import FakeMyTimetable
 from signage.demo.server import Fault
 from signage.sources.mytimetable import MyTimetableSource
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle
+from tests.fakes.mytimetable_server import FakeMyTimetable
 
 TUESDAY = MONDAY + timedelta(days=1)
 

@@ -12,21 +12,17 @@ from urllib.parse import quote
 import pytest
 
 from signage import create_app
-from signage.demo.mytimetable_server import FakeMyTimetable
 from signage.demo.server import Fault
-from signage.plan import change_rows
+from signage.domain.plan import change_rows
 from signage.sources.base import SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import make_session
-from signage.sources.mytimetable import (
-    AUTH_HINT,
-    MyTimetableSource,
-    check_settings,
-    next_school_day,
-)
+from signage.sources.mytimetable import AUTH_HINT, MyTimetableSource, next_school_day
 from signage.sources.mytimetable_parse import EventParser, parse_messages, plain_text, stable_id
+from signage.sources.options import check_mytimetable as check_settings
 from signage.store import MemoryStore
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle, rows
+from tests.fakes.mytimetable_server import FakeMyTimetable
 
 TUESDAY, WEDNESDAY = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
 FRIDAY = MONDAY + timedelta(days=4)

@@ -8,7 +8,7 @@ import redis
 
 from signage import create_app
 from signage.demo.server import Fault
-from signage.scheduler import build_sync
+from signage.sync.scheduler import build_sync
 from tests.conftest import untis_settings
 
 SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)+\})? (\d+(\.\d+)?|NaN)$')

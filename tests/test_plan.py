@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from signage.model import ADDED, REMOVED, ChangeRow, Period, Ref, Snapshot
-from signage.plan import (
+from signage.domain.model import ADDED, REMOVED, ChangeRow, Period, Ref, Snapshot
+from signage.domain.plan import (
     board_names,
     change_rows,
     classify,

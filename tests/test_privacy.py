@@ -23,7 +23,7 @@ from signage.demo.server import FakeUntis
 from signage.sources.http import make_session
 from signage.sources.untis import UntisSource
 from signage.store import MemoryStore
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import MONDAY, SCHEDULE, TZ, Clock, period, untis_settings
 
 # Names no page chrome, translation or random token can contain by chance: an apostrophe and an

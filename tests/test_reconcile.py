@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from signage.apply import remove, upsert
-from signage.model import ADDED, REGULAR, REMOVED, Period, Ref, Snapshot
-from signage.plan import _kinds
-from signage.reconcile import mark, vanish
+from signage.domain.model import ADDED, REGULAR, REMOVED, Period, Ref, Snapshot
+from signage.domain.plan import _kinds
 from signage.sources.base import Batch
+from signage.sync.apply import remove, upsert
+from signage.sync.reconcile import mark, vanish
 
 START, END = datetime(2026, 11, 23, 8), datetime(2026, 11, 23, 8, 45)
 

@@ -10,10 +10,10 @@ import signal
 import pytest
 import redis
 
-from signage.redis_connect import RedisTarget
-from signage.redis_gate import BACKOFF_S, Gate
-from signage.registry_redis import RedisRegistry
 from signage.store import StoreError
+from signage.store.connect import RedisTarget
+from signage.store.gate import BACKOFF_S, Gate
+from signage.store.registry_redis import RedisRegistry
 from tests.conftest import RedisServer
 
 
@@ -32,7 +32,7 @@ def _hgetalls(server: RedisServer) -> int:
 
 
 def test_a_frozen_redis_is_tried_once_per_back_off(server, caplog):
-    caplog.set_level(logging.INFO, "signage.redis_gate")
+    caplog.set_level(logging.INFO, "signage.store.gate")
     ticks = [0.0]
     gate = Gate(monotonic=lambda: ticks[0])
     client = RedisTarget(server.url).fast()

@@ -11,9 +11,9 @@ import redis
 from werkzeug.security import generate_password_hash
 
 from signage import create_app
-from signage.registry import MemoryRegistry
-from signage.registry_redis import RedisRegistry
 from signage.store import StoreError
+from signage.store.registry import MemoryRegistry
+from signage.store.registry_redis import RedisRegistry
 from tests.conftest import RedisServer, untis_settings
 from tests.test_admin import ADMIN_PASSWORD, CHEAP, Admin, new_display, pair
 

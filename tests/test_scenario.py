@@ -16,20 +16,20 @@ from typing import Any
 import pytest
 
 from signage import create_app
-from signage.demo.affectit_server import FakeAffectIt
-from signage.demo.jsonrpc_server import FakeJsonRpc
-from signage.demo.mytimetable_server import FakeMyTimetable
 from signage.demo.server import FakeUntis
-from signage.demo.unitime_server import FakeUnitime
-from signage.plan import change_rows
+from signage.domain.plan import change_rows
 from signage.sources.affectit import AffectItSource
 from signage.sources.jsonrpc import JsonRpcSource
 from signage.sources.mytimetable import MyTimetableSource
 from signage.sources.unitime import UnitimeSource
 from signage.sources.untis import UntisSource
 from signage.store import MemoryStore
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, SCHEDULE, TZ, Clock
+from tests.fakes.affectit_server import FakeAffectIt
+from tests.fakes.jsonrpc_server import FakeJsonRpc
+from tests.fakes.mytimetable_server import FakeMyTimetable
+from tests.fakes.unitime_server import FakeUnitime
 
 NAMES = {
     "classes": {1: "5a", 2: "5b"},

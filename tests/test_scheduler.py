@@ -7,7 +7,7 @@ import time
 import pytest
 
 from signage import create_app
-from signage.scheduler import build_sync, start_background
+from signage.sync.scheduler import build_sync, start_background
 from tests.conftest import untis_settings
 
 

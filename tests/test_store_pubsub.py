@@ -17,11 +17,11 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from signage import create_app
-from signage.model import SyncStatus
-from signage.registry_redis import RedisRegistry
-from signage.store_redis import RedisStore
-from signage.sync import SyncEngine
-from signage.watch import FALLBACK_READ_S, Watch, channel_of
+from signage.domain.model import SyncStatus
+from signage.store.redis_store import RedisStore
+from signage.store.registry_redis import RedisRegistry
+from signage.store.watch import FALLBACK_READ_S, Watch, channel_of
+from signage.sync.engine import SyncEngine
 from tests.conftest import SCHEDULE, TZ, RedisServer, free_port, untis_settings
 
 READS = ("get", "hgetall")

@@ -11,15 +11,15 @@ import pytest
 import redis
 
 from signage import create_app
-from signage.codec import (
+from signage.store.codec import (
     SchemaError,
     snapshot_from_json,
     snapshot_to_json,
     status_from_json,
     status_to_json,
 )
-from signage.store_redis import RETRY_AFTER_S, RedisStore
-from signage.sync import SyncEngine
+from signage.store.redis_store import RETRY_AFTER_S, RedisStore
+from signage.sync.engine import SyncEngine
 from tests.conftest import MONDAY, SCHEDULE, TZ, RedisServer, free_port, untis_settings
 
 

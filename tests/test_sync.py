@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from signage.demo.server import Fault
-from signage.sync import CURSOR_OVERLAP_S, MAX_BACKOFF_S, SyncEngine, backoff_s
+from signage.sync.engine import CURSOR_OVERLAP_S, MAX_BACKOFF_S, SyncEngine, backoff_s
 from tests.conftest import MONDAY, SCHEDULE, TZ, period
 
 TUESDAY = MONDAY + timedelta(days=1)
@@ -210,7 +210,7 @@ def test_the_periodic_full_reload_reports_what_the_deltas_missed(source, store, 
     assert engine.run_cycle(clock()).outcome == "delta"
     assert 1012 in store.snapshot().periods
     clock.advance(minutes=31)
-    with caplog.at_level(logging.WARNING, logger="signage.sync"):
+    with caplog.at_level(logging.WARNING, logger="signage.sync.engine"):
         result = engine.run_cycle(clock())
     assert result.outcome == "full" and result.differences == 1
     assert 1012 not in store.snapshot().periods

@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 import requests
 
-from signage.demo.unitime_server import FakeUnitime
-from signage.plan import change_rows
+from signage.domain.plan import change_rows
 from signage.sources.unitime import UnitimeSource
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle
+from tests.fakes.unitime_server import FakeUnitime
 
 TERM_PARAMS = {"term"}
 EVENT_PARAMS = {"term", "type", "e:from", "e:to", "e:mode", "e:room"}

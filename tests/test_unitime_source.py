@@ -14,12 +14,12 @@ import pytest
 
 from signage import create_app
 from signage.demo.server import Fault
-from signage.demo.unitime_server import FakeUnitime, _session
-from signage.model import Ref
+from signage.domain.model import Ref
 from signage.sources import unitime
 from signage.sources.base import SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import make_session
-from signage.sources.unitime import AUTH_HINT, UnitimeSource, check_settings
+from signage.sources.options import check_unitime as check_settings
+from signage.sources.unitime import AUTH_HINT, UnitimeSource
 from signage.sources.unitime_parse import (
     choose_term,
     name_id,
@@ -28,8 +28,9 @@ from signage.sources.unitime_parse import (
     to_periods,
 )
 from signage.store import MemoryStore
-from signage.sync import SyncEngine
+from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle, rows
+from tests.fakes.unitime_server import FakeUnitime, _session
 
 TUESDAY, WEDNESDAY = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
 WEEKS = (-1, 0, 1)  # the window's week and one either side: the context of the same-slot rule

@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from signage.codec import period_from_json, period_to_json
 from signage.demo.server import API, Fault
 from signage.demo.untis_v3 import DELETED_SHAPES
-from signage.plan import change_rows, day_rows
+from signage.domain.plan import change_rows, day_rows
 from signage.sources.base import SourceBusy, SourceError, SourceUnavailable
+from signage.store.codec import period_from_json, period_to_json
 from tests.conftest import BELLS, MONDAY, cycle, period, rows
 
 WEDNESDAY = MONDAY + timedelta(days=2)

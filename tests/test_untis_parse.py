@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from signage.model import Ref
+from signage.domain.model import Ref
 from signage.sources.base import SourceError
 from signage.sources.untis_parse import combine_pages, page_limit, parse_deleted, parse_timetable
 from tests.conftest import TZ

@@ -13,7 +13,7 @@ Model: "lessons" are timetable elements (our periods, period id = untis id); "co
 WebUntis lessons (our `lesson_id`, which merges double periods); groups are classes, locations
 rooms. There are no change statuses: a lesson has its current teacher, or is gone (cancelled).
 Batches are `plain` (every reference REGULAR) and the engine marks substitutions, room changes,
-extra lessons and vanished (cancelled) lessons against its copy (`signage.reconcile`).
+extra lessons and vanished (cancelled) lessons against its copy (`signage.sync.reconcile`).
 
 Sync, as documented: a HEAD on the school answers its global timestamp as `Last-Modified`; when
 it did not move a cycle costs that one request. Otherwise, in dependency order (`CATEGORIES`),
@@ -62,6 +62,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from signage.sources import options
 from signage.sources.affectit_parse import name_of, parse_lesson, parse_objects, parse_sync_list
 from signage.sources.base import (
     Batch,
@@ -105,7 +106,7 @@ class AffectItSource:
     """Reads lessons and names from one school on the Affect IT WebUntis API."""
 
     name = "affectit"
-    REQUIRED_SETTINGS = ("AFFECTIT_URL", "AFFECTIT_API_KEY")
+    REQUIRED_SETTINGS = options.REQUIRED_SETTINGS["affectit"]
 
     def __init__(self, base_url: str, api_key: str, tz: ZoneInfo,
                  session: requests.Session) -> None:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signage.model import Period, Ref
+from signage.domain.model import Period, Ref
 from signage.sources.base import SourceError
 
 ID_FIELD = "untis_id"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
-from signage.model import Period
+from signage.domain.model import Period
 
 
 class SourceError(Exception):
@@ -58,7 +58,7 @@ class Batch:
     server_time: datetime | None = None  # the upstream's clock (aware, UTC) when it answered
     # True: the periods tell only the current state (references REGULAR, no change statuses);
     # the engine marks substitutions, room changes, extra and vanished lessons against its copy
-    # (see signage.reconcile). A plain period may still carry the upstream's own knowledge of
+    # (see signage.sync.reconcile). A plain period may still carry the upstream's own knowledge of
     # the plan as REMOVED (planned, no longer) and ADDED references.
     plain: bool = False
     # For a plain batch: a period missing from a complete answer (or moved out of the window)

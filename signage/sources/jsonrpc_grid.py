@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime, time
 from typing import Any
 
-from signage.model import Period
+from signage.domain.model import Period
 
 log = logging.getLogger(__name__)
 

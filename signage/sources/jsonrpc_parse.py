@@ -40,7 +40,7 @@ from typing import Any
 
 import requests
 
-from signage.model import ADDED, REGULAR, REMOVED, Period, Ref
+from signage.domain.model import ADDED, REGULAR, REMOVED, Period, Ref
 from signage.sources.base import SourceAuthError, SourceError
 from signage.sources.http import json_of, raise_for_status
 

@@ -11,8 +11,8 @@ Model: a timetable (of a type: `location` = a room, `studentset` = a class or gr
 building, …) is a list of events. Events carry no documented id and no change status: an event
 has its current staff and rooms, or is gone. Batches are `plain` and the engine marks
 substitutions, room changes, extra events and vanished (cancelled) ones against its copy
-(`signage.reconcile`). Identity is content (`signage.sources.mytimetable_parse`): the same event
-listed by its room's and its student set's timetable is one period; an event whose time,
+(`signage.sync.reconcile`). Identity is content (`signage.sources.mytimetable_parse`): the
+same event listed by its room's and its student set's timetable is one period; an event whose time,
 activity or student sets change is a new one (the old one shows cancelled, the new one extra).
 An event whose notes or tag keys hold a cancellation marker (`SIGNAGE_MYTIMETABLE_CANCELLED_
 MARKERS`, institutions word it differently) is cancelled.
@@ -67,6 +67,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from signage.sources import options
 from signage.sources.base import Batch, Changes, SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import json_of, raise_for_status
 from signage.sources.mytimetable_parse import (
@@ -74,6 +75,14 @@ from signage.sources.mytimetable_parse import (
     Timetable,
     parse_messages,
     parse_timetables,
+)
+from signage.sources.options import (
+    DEFAULT_MARKERS,
+    DEFAULT_TYPES,
+    MARKERS_KEY,
+    TYPES_KEY,
+    parse_markers,
+    parse_types,
 )
 
 log = logging.getLogger(__name__)
@@ -86,21 +95,15 @@ MESSAGES = "/messages"
 TIMETABLE_LABEL = "timetables/{key}"
 AUTH_HINT = "check SIGNAGE_MYTIMETABLE_TOKEN"
 # The types the reference lists (its table, plus `modulegroup` from its /timetabletypes example).
-KNOWN_TYPES = ("location", "zone", "studentset", "studentsetgroup", "module", "modulegroup",
-               "modulepos", "pos", "posss", "staff", "student", "user", "tag")
-DEFAULT_TYPES = ("location", "studentset")
-DEFAULT_MARKERS = ("cancelled", "canceled", "geannuleerd", "vervallen", "vervalt")
-MIN_MARKER_CHARS = 3  # shorter words would match inside ordinary notes
 MESSAGES_ABSENT = (401, 403, 404)  # /messages not offered to this token: ask again next full load
 MANY_TIMETABLES = 100  # above this, a cycle's cost is worth a warning at every listing
-TYPES_KEY, MARKERS_KEY = "MYTIMETABLE_TYPES", "MYTIMETABLE_CANCELLED_MARKERS"
 
 
 class MyTimetableSource:
     """Reads the events of the configured timetables from one MyTimetable site."""
 
     name = "mytimetable"
-    REQUIRED_SETTINGS = ("MYTIMETABLE_URL", "MYTIMETABLE_TOKEN")
+    REQUIRED_SETTINGS = options.REQUIRED_SETTINGS["mytimetable"]
 
     def __init__(
         self,
@@ -250,46 +253,3 @@ def next_school_day(today: date) -> date:
     return day
 
 
-def parse_types(value: Any) -> tuple[str, ...]:
-    """Return the configured timetable types; raise ValueError naming what is wrong."""
-    types = _words(value, DEFAULT_TYPES, lower=True)
-    unknown = [t for t in types if t not in KNOWN_TYPES]
-    if not types or unknown:
-        raise ValueError(f"expected comma-separated timetable types among "
-                         f"{', '.join(KNOWN_TYPES)}, got {_shown(value)}")
-    return types
-
-
-def parse_markers(value: Any) -> tuple[str, ...]:
-    """Return the configured cancellation markers; raise ValueError naming what is wrong."""
-    markers = _words(value, DEFAULT_MARKERS, lower=False)
-    if not markers or any(len(m) < MIN_MARKER_CHARS for m in markers):
-        raise ValueError(f"expected comma-separated words of at least {MIN_MARKER_CHARS} "
-                         f"characters (e.g. {','.join(DEFAULT_MARKERS[:3])}), got {_shown(value)}")
-    return markers
-
-
-def check_settings(settings: Mapping[str, Any]) -> list[str]:
-    """Return one problem line per malformed optional `MYTIMETABLE_*` setting."""
-    problems = []
-    for key, parse in ((TYPES_KEY, parse_types), (MARKERS_KEY, parse_markers)):
-        try:
-            parse(settings.get(key))
-        except ValueError as exc:
-            problems.append(f"SIGNAGE_{key}: {exc}")
-    return problems
-
-
-def _words(value: Any, default: tuple[str, ...], lower: bool) -> tuple[str, ...]:
-    if value is None:
-        return default
-    if isinstance(value, list | tuple):
-        value = ",".join(str(v) for v in value)
-    items = str(value).split(",")
-    words = (w.strip().lower() if lower else w.strip() for w in items)
-    return tuple(dict.fromkeys(w for w in words if w))
-
-
-def _shown(value: Any) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= 80 else shown[:77] + "..."

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signage.model import Period, Ref
+from signage.domain.model import Period, Ref
 from signage.sources.base import SourceError
 
 ID_BYTES = 6  # 48-bit ids: exact in JSON everywhere (JavaScript too), collisions negligible

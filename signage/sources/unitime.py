@@ -62,8 +62,10 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from signage.sources import options
 from signage.sources.base import Batch, Changes, SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import json_of, raise_for_status
+from signage.sources.options import room_names
 from signage.sources.unitime_parse import (
     Meeting,
     Term,
@@ -93,35 +95,11 @@ URL_HINT = "is SIGNAGE_UNITIME_URL the UniTime base (usually ending in /UniTime)
 _TOKEN_IN_TEXT = re.compile(r"((?:[?&]|%3F|%26)token(?:=|%3D))[^&\s'\"]*", re.IGNORECASE)
 
 
-def check_settings(settings: Mapping[str, Any]) -> list[str]:
-    """Return one problem line per unusable UNITIME_* setting (never a secret's value)."""
-    user, password = settings.get("UNITIME_USER"), settings.get("UNITIME_PASSWORD")
-    token = settings.get("UNITIME_TOKEN")
-    problems = []
-    if user and not password:
-        problems.append("SIGNAGE_UNITIME_PASSWORD: required when SIGNAGE_UNITIME_USER is set")
-    elif password and not user:
-        problems.append("SIGNAGE_UNITIME_USER: required when SIGNAGE_UNITIME_PASSWORD is set")
-    elif not user and not token:
-        problems.append("SIGNAGE_UNITIME_USER: required with SIGNAGE_UNITIME_PASSWORD when "
-                        "SIGNAGE_SOURCE=unitime, unless SIGNAGE_UNITIME_TOKEN is set")
-    rooms = settings.get("UNITIME_ROOMS")
-    if rooms is not None and not room_names(str(rooms)):
-        problems.append("SIGNAGE_UNITIME_ROOMS: expected comma-separated room names "
-                        "(e.g. 'EDUC 101,EDUC 102'), or unset for every room")
-    return problems
-
-
-def room_names(text: str) -> list[str]:
-    """Return the room names of a comma-separated list, blanks and repeats left out."""
-    return list(dict.fromkeys(" ".join(n.split()) for n in text.split(",") if n.strip()))
-
-
 class UnitimeSource:
     """Reads the meetings of a university's rooms from UniTime's events API."""
 
     name = "unitime"
-    REQUIRED_SETTINGS = ("UNITIME_URL",)
+    REQUIRED_SETTINGS = options.REQUIRED_SETTINGS["unitime"]
 
     def __init__(self, base_url: str, tz: ZoneInfo, session: requests.Session, *,
                  user: str | None = None, password: str | None = None,

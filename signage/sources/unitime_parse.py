@@ -33,7 +33,7 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signage.model import ADDED, REGULAR, REMOVED, Period, Ref
+from signage.domain.model import ADDED, REGULAR, REMOVED, Period, Ref
 from signage.sources.base import SourceError
 
 log = logging.getLogger(__name__)

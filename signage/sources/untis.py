@@ -38,7 +38,7 @@ Assumed (the references leave these open; each variant is accepted and tested):
   offset shifts the later pages, so an unchanged period may be missed until the next full
   reload.
 - The unit a board shows ("3-4"): a period's `unitOfDay`, else the first slot of its time grid
-  it overlaps; with neither, the boards count the day's start times (`signage.plan`).
+  it overlaps; with neither, the boards count the day's start times (`signage.domain.plan`).
 - `headerData.created` is the upstream's clock when it built the answer (our next cursor).
 """
 
@@ -54,6 +54,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from signage.sources import options
 from signage.sources.base import (
     Batch,
     Changes,
@@ -81,7 +82,7 @@ class UntisSource:
     """Reads periods and deletions from one WebUntis v3 tenant."""
 
     name = "untis"
-    REQUIRED_SETTINGS = ("UNTIS_URL", "UNTIS_TENANT", "UNTIS_CLIENT_ID", "UNTIS_CLIENT_SECRET")
+    REQUIRED_SETTINGS = options.REQUIRED_SETTINGS["untis"]
 
     def __init__(
         self,

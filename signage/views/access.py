@@ -28,8 +28,8 @@ from limits.strategies import MovingWindowRateLimiter
 from redis import RedisError
 from werkzeug.security import check_password_hash
 
-from signage.runtime import runtime
-from signage.screens import Display, display_from_json, same_digest
+from signage.domain.screens import Display, display_from_json, same_digest
+from signage.views.context import runtime
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,11 @@ from flask import (
     url_for,
 )
 
-from signage import check_requests
-from signage.announcements import Announcement, new_id
-from signage.announcements import from_json as announcement_from_json
-from signage.announcements import to_json as announcement_to_json
-from signage.plan import board_names, in_school_hours
-from signage.runtime import runtime
-from signage.screens import (
+from signage.domain.announcements import Announcement, new_id
+from signage.domain.announcements import from_json as announcement_from_json
+from signage.domain.announcements import to_json as announcement_to_json
+from signage.domain.plan import board_names, in_school_hours
+from signage.domain.screens import (
     Display,
     display_from_json,
     heartbeat_from_json,
@@ -37,9 +35,11 @@ from signage.screens import (
     state,
     to_json,
 )
+from signage.store import checks
 from signage.views.access import role
 from signage.views.admin_forms import FormError, announcement_from_form, display_from_form
 from signage.views.common import local_now
+from signage.views.context import runtime
 from signage.views.freshness import freshness
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def delete_display(display_id: str):
 @bp.post("/check")
 def ask_check():
     """Ask the sync process to probe the source (views never call an upstream themselves)."""
-    check_requests.ask(runtime().registry, runtime().clock())
+    checks.ask(runtime().registry, runtime().clock())
     log.info("connection check asked for")
     return redirect(url_for(".check")), 303
 
@@ -144,13 +144,13 @@ def check():
     """Show the latest connection check, or that it is still running (the page reloads)."""
     rt = runtime()
     now = rt.clock()
-    asked = check_requests.requested(rt.registry)
-    done = check_requests.report(rt.registry)
+    asked = checks.requested(rt.registry)
+    done = checks.report(rt.registry)
     waiting = asked is not None and (done is None or done.requested != asked)
-    unanswered = waiting and (now - asked).total_seconds() > check_requests.UNANSWERED_S
+    unanswered = waiting and (now - asked).total_seconds() > checks.UNANSWERED_S
     return render_template("admin/check.html", asked=asked, report=done, waiting=waiting,
                            unanswered=unanswered, tz=rt.settings.tz,
-                           refresh_s=check_requests.POLL_S)
+                           refresh_s=checks.POLL_S)
 
 
 @bp.route("/announcements/new", methods=["GET", "POST"])

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from signage.announcements import MAX_TEXT_CHARS, STYLES, Announcement
 from signage.config import LANGUAGES, PROFILES
-from signage.model import Snapshot
-from signage.plan import BOARD_CATEGORIES, find_name
-from signage.screens import BOARD_KINDS, Display
+from signage.domain.announcements import MAX_TEXT_CHARS, STYLES, Announcement
+from signage.domain.model import Snapshot
+from signage.domain.plan import BOARD_CATEGORIES, find_name
+from signage.domain.screens import BOARD_KINDS, Display
 from signage.views.params import THEMES
 
 MAX_NAME_CHARS = 80

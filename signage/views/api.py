@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from signage.caching import page
-from signage.plan import (
+from signage.domain.plan import (
     BOARD_CATEGORIES,
     board_names,
     change_rows,
     display_day,
     rows_for,
 )
-from signage.runtime import runtime
+from signage.views.caching import page
 from signage.views.common import etag, local_now, snapshot_or_503, staff, visible
+from signage.views.context import runtime
 from signage.views.params import day_param, name_param, param
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

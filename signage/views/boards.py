@@ -8,25 +8,25 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
-from signage.announcements import (
+from signage.domain.announcements import (
     Announcement,
     for_board,
     from_json,
     upstream_notices,
 )
-from signage.board import KIND_ICONS, group_by_class, paginate, row_key, teacher_order
-from signage.caching import page
-from signage.model import ChangeRow, Snapshot
-from signage.plan import (
+from signage.domain.board import KIND_ICONS, group_by_class, paginate, row_key, teacher_order
+from signage.domain.model import ChangeRow, Snapshot
+from signage.domain.plan import (
     BOARD_CATEGORIES,
     change_rows,
     day_rows,
     display_day,
     rows_for,
 )
-from signage.runtime import runtime
-from signage.screens import Display
+from signage.domain.screens import Display
+from signage.views.caching import page
 from signage.views.common import etag, local_now, staff, visible
+from signage.views.context import runtime
 from signage.views.freshness import freshness
 from signage.views.params import day_param, lang_param, name_param, param, theme_param
 from signage.views.words import BOARD_TITLES, KIND_WORDS

@@ -10,10 +10,10 @@ from datetime import datetime
 
 from flask import abort
 
-from signage.model import ChangeRow, Snapshot
-from signage.plan import for_public
-from signage.runtime import runtime
+from signage.domain.model import ChangeRow, Snapshot
+from signage.domain.plan import for_public
 from signage.views.access import profile
+from signage.views.context import runtime
 
 
 def snapshot_or_503() -> tuple[int, Snapshot]:

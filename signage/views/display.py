@@ -13,9 +13,7 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, jsonify, make_response, render_template, request
 
-from signage.registry import Registry
-from signage.runtime import runtime
-from signage.screens import (
+from signage.domain.screens import (
     MAX_PAIRINGS,
     Display,
     Heartbeat,
@@ -29,8 +27,10 @@ from signage.screens import (
     to_json,
 )
 from signage.store import StoreError
+from signage.store.registry import Registry
 from signage.views.access import DISPLAY_COOKIE, DISPLAY_COOKIE_MAX_AGE_S, current_display
 from signage.views.boards import render_board
+from signage.views.context import runtime
 from signage.views.params import param
 
 log = logging.getLogger(__name__)

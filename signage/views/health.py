@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from signage.runtime import runtime
+from signage.views.context import runtime
 from signage.views.freshness import freshness
 
 bp = Blueprint("health", __name__)

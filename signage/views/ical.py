@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, request
 from icalendar import Calendar, Event, vDuration
 
-from signage.model import ChangeRow, Snapshot
-from signage.plan import BOARD_CATEGORIES, day_rows, rows_for
-from signage.runtime import runtime
+from signage.domain.model import ChangeRow, Snapshot
+from signage.domain.plan import BOARD_CATEGORIES, day_rows, rows_for
 from signage.views.common import etag, snapshot_or_503, visible
+from signage.views.context import runtime
 from signage.views.params import name_param
 from signage.views.words import BOARD_TITLES, KIND_WORDS
 

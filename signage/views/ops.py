@@ -6,7 +6,7 @@ import os
 
 from flask import Blueprint, Response, render_template
 
-from signage.runtime import runtime
+from signage.views.context import runtime
 from signage.views.freshness import freshness
 
 bp = Blueprint("ops", __name__)

@@ -7,9 +7,9 @@ from datetime import date, datetime
 
 from flask import abort, g, request
 
-from signage.i18n import LANGUAGES
-from signage.model import Snapshot
-from signage.plan import BOARD_CATEGORIES, board_names, find_name
+from signage.domain.model import Snapshot
+from signage.domain.plan import BOARD_CATEGORIES, board_names, find_name
+from signage.views.i18n import LANGUAGES
 
 MAX_PARAM_CHARS = 64
 

@@ -32,9 +32,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
-from signage.apply import count_differences, held, in_window, remove, upsert
-from signage.model import Snapshot, SyncStatus
-from signage.plan import in_school_hours
+from signage.domain.model import Snapshot, SyncStatus
+from signage.domain.plan import in_school_hours
 from signage.sources.base import (
     Batch,
     Changes,
@@ -44,6 +43,7 @@ from signage.sources.base import (
     SourceError,
 )
 from signage.store import Store, StoreError
+from signage.sync.apply import count_differences, held, in_window, remove, upsert
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ everything else a page depends on, so an entry never needs invalidating: it just
 for. On Redis, each worker also keeps the pages it served last (`LOCAL_ENTRIES`), so a board's
 200 costs no Redis round trip either. A cache that fails is skipped, never an error on a screen:
 its client has the request path's short timeout and no retries, and a failure closes the
-process's `Gate` (see `signage.redis_gate`), so no request tries the cache during the back-off."""
+process's `Gate` (see `signage.store.gate`), so no request tries the cache during the back-off."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from flask import Flask, current_app
 from flask_caching import Cache
 
 from signage.config import Settings
-from signage.redis_gate import Gate
+from signage.store.gate import Gate
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,8 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from signage.demo import server
-from signage.demo.jsonrpc_params import (
+from signage.demo.server import MAX_RECORDED, Fault
+from tests.fakes.jsonrpc_params import (
     ELEMENTS,
     INVALID_PARAMS,
     INVALID_REQUEST,
@@ -52,7 +53,6 @@ from signage.demo.jsonrpc_params import (
     day_of,
     timetable_request,
 )
-from signage.demo.server import MAX_RECORDED, Fault
 
 PATH = "/WebUntis/jsonrpc.do"
 MASTER_METHODS = {"getKlassen": "classes", "getTeachers": "teachers", "getRooms": "rooms",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from signage.model import CycleRecord, Period, Ref, Snapshot, SyncStatus
+from signage.domain.model import CycleRecord, Period, Ref, Snapshot, SyncStatus
 
 SCHEMA_VERSION = 1
 

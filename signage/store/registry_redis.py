@@ -3,11 +3,11 @@ document per field. Shared by every worker and host; no expiry (heartbeats are o
 
 Writes publish on `{prefix}:changed` (heartbeats aside: they come with every kiosk poll). With
 a `Watch`, readers keep the collections that requests read (`KEPT`: a board's announcements, a
-screen's display) in the process until a change is published (see `signage.watch`), so they
+screen's display) in the process until a change is published (see `signage.store.watch`), so they
 cost no Redis round trip per request; the others are always read from Redis, and so is a
 collection this process has just written.
 
-Every call asks the process's `Gate` first (see `signage.redis_gate`): while Redis does not
+Every call asks the process's `Gate` first (see `signage.store.gate`): while Redis does not
 answer, reads serve the copy (or this host's saved copy) without trying, a heartbeat is dropped,
 and other writes fail at once with `StoreError`, so a request never waits on Redis.
 """
@@ -22,11 +22,11 @@ from typing import Any
 
 import redis
 
-from signage.files import write_private
-from signage.redis_gate import Gate
-from signage.registry import VOLATILE
 from signage.store import StoreError
-from signage.watch import Watch, channel_of
+from signage.store.files import write_private
+from signage.store.gate import Gate
+from signage.store.registry import VOLATILE
+from signage.store.watch import Watch, channel_of
 
 log = logging.getLogger(__name__)
 

@@ -2,16 +2,16 @@
 
 `upsert` adds and replaces periods (a period moved out of the window leaves it), `remove` drops
 the ones gone upstream. For a `plain` batch (an upstream without change statuses) both mark
-against the copy instead: see `signage.reconcile`. Pure: no I/O.
+against the copy instead: see `signage.sync.reconcile`. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from signage.model import Period, Snapshot
-from signage.reconcile import CANCELLED, mark, vanish
+from signage.domain.model import Period, Snapshot
 from signage.sources.base import Batch
+from signage.sync.reconcile import CANCELLED, mark, vanish
 
 
 def upsert(

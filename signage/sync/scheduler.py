@@ -4,7 +4,7 @@ Embedded mode runs a BackgroundScheduler next to the web server; `signage sync` 
 The job ticks every `refresh_s`, never overlaps itself (max_instances=1) and coalesces missed
 runs; the engine itself skips ticks while it backs off, while outside school hours, and while
 refused credentials pause it (a cheap status read, no upstream request, nothing recorded).
-A second job answers the admin's "check the connection" (see `signage.check_requests`): the
+A second job answers the admin's "check the connection" (see `signage.store.checks`): the
 leading process runs `signage check`'s probe on a store of its own and stores the report.
 """
 
@@ -21,17 +21,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from signage import check_requests
-from signage.check import run_check
 from signage.config import Settings
 from signage.demo import start_demo
-from signage.lease import Lease
-from signage.model import CycleRecord
+from signage.domain.model import CycleRecord
 from signage.runtime import Runtime
-from signage.sources import REGISTRY
 from signage.sources.http import UpstreamSession, make_session
-from signage.store import MemoryStore, StoreError
-from signage.sync import CycleResult, Schedule, SyncEngine
+from signage.sources.registry import REGISTRY
+from signage.store import MemoryStore, StoreError, checks
+from signage.store.lease import Lease
+from signage.sync.check import run_check
+from signage.sync.engine import CycleResult, Schedule, SyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ def answer_check_request(rt: Runtime, process: SyncProcess) -> bool:
     """Run the connection check an admin asked for, if any and this process leads; store its
     report. Return whether a check ran."""
     try:
-        asked = check_requests.pending(rt.registry)
+        asked = checks.pending(rt.registry)
     except StoreError as exc:
         log.warning("check: cannot read the requests (%s)", exc)
         return False
@@ -122,9 +121,9 @@ def answer_check_request(rt: Runtime, process: SyncProcess) -> bool:
     log.info("check: probing the source, as an admin asked at %s", asked.isoformat())
     lines: list[str] = []
     problems = probe_source(rt, lines.append)
-    done = check_requests.CheckReport(asked, rt.clock(), tuple(lines), not problems)
+    done = checks.CheckReport(asked, rt.clock(), tuple(lines), not problems)
     try:
-        check_requests.answer(rt.registry, done)
+        checks.answer(rt.registry, done)
     except StoreError as exc:
         log.warning("check: the report was not stored (%s); it runs again", exc)
     return True
@@ -146,7 +145,7 @@ def add_sync_job(scheduler: BaseScheduler, rt: Runtime, process: SyncProcess) ->
     scheduler.add_job(
         lambda: answer_check_request(rt, process),
         "interval",
-        seconds=check_requests.POLL_S,
+        seconds=checks.POLL_S,
         id="check",
         coalesce=True,
         max_instances=1,

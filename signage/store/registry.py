@@ -1,7 +1,7 @@
 """What admins configure: displays, pairings, heartbeats and announcements, as JSON documents.
 
 A `Registry` holds collections (`displays`, `pairings`, `heartbeats`, `announcements`, and
-`checks`: the admin's connection check, see `signage.check_requests`) of documents keyed by id.
+`checks`: the admin's connection check, see `signage.store.checks`) of documents keyed by id.
 `MemoryRegistry` serves the embedded mode and keeps everything but the heartbeats in a JSON
 file (written atomically, read on first use), so paired screens survive a restart;
 `RedisRegistry` (in `registry_redis`) shares them between workers and hosts.
@@ -17,8 +17,8 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from signage.files import write_private
 from signage.store import StoreError
+from signage.store.files import write_private
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ import threading
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Protocol
 
-from signage.model import CycleRecord, Snapshot, SyncStatus
+from signage.domain.model import CycleRecord, Snapshot, SyncStatus
 
 if TYPE_CHECKING:
-    from signage.lease import Lease
+    from signage.store.lease import Lease
 
 HISTORY_LENGTH = 50  # cycles kept for /status
 

@@ -35,8 +35,6 @@ PERIOD_TYPES = frozenset({
     "BREAK_SUPERVISION", "EVENT", "MEETING",
 })
 
-# Change kinds of a row, in the order they are listed.
-KINDS = ("cancelled", "additional", "exam", "moved", "substitution", "room_change", "changed")
 
 
 @dataclass(frozen=True)

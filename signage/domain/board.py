@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from signage.model import ChangeRow
-from signage.plan import natural_key
+from signage.domain.model import ChangeRow
+from signage.domain.plan import natural_key
 
 # Kind -> icon. Boards always show the word too (views.words): an icon alone is not enough.
 KIND_ICONS = {

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
-from signage.model import (
+from signage.domain.model import (
     ADDED,
     CATEGORIES,
     PERIOD_TYPES,

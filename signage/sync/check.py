@@ -30,16 +30,16 @@ from typing import TYPE_CHECKING, Any
 import requests
 from urllib3.util.retry import Retry
 
-from signage.check_sample import SampleWriter
 from signage.config import ENV_PREFIX, SECRET_KEYS, Settings
-from signage.model import Snapshot
-from signage.plan import change_rows, display_day
+from signage.domain.model import Snapshot
+from signage.domain.plan import change_rows, display_day
 from signage.sources.base import SourceAuthError, SourceBusy, SourceError, SourceUnavailable
-from signage.sync import CycleResult
+from signage.sync.check_sample import SampleWriter
+from signage.sync.engine import CycleResult
 
 if TYPE_CHECKING:
-    from signage.scheduler import SyncProcess
     from signage.sources.base import Batch, Changes
+    from signage.sync.scheduler import SyncProcess
 
 CLOCK_SKEW_WARN_S = 120
 BOARD_CATEGORIES = ("classes", "rooms", "teachers")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from signage.model import ADDED, REGULAR, REMOVED, Period, Ref
+from signage.domain.model import ADDED, REGULAR, REMOVED, Period, Ref
 
 ADDITIONAL = "ADDITIONAL"
 CANCELLED = "CANCELLED"

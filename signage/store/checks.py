@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from signage.registry import Registry
+from signage.store.registry import Registry
 
 COLLECTION = "checks"
 POLL_S = 3  # the sync process looks for a request this often

@@ -9,8 +9,6 @@ An emergency goes to every screen and stays until an admin ends it. The upstream
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -63,12 +61,6 @@ def upstream_notices(messages: Iterable[str]) -> list[Announcement]:
     since = datetime(1970, 1, 1, tzinfo=UTC)  # the upstream decides when they show
     return [Announcement(id=f"upstream-{i}", text=text[:MAX_TEXT_CHARS], start=since, end=None,
                          style="ticker") for i, text in enumerate(messages) if text.strip()]
-
-
-def fingerprint(announcements: Iterable[Announcement]) -> str:
-    """Return a short digest of what is shown, for ETags: a new message is a new answer."""
-    shown = [(a.id, a.text, a.style) for a in announcements]
-    return hashlib.blake2s(json.dumps(shown).encode(), digest_size=8).hexdigest()
 
 
 def to_json(announcement: Announcement) -> dict[str, Any]:

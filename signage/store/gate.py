@@ -4,7 +4,7 @@ A Redis that stops answering (a long fork or save, a partition without resets, a
 Sentinel promotion) keeps its connections open: without care every request would wait for a
 socket timeout, and redis-py's default retries would multiply it. So:
 
-- Request-path clients (`RedisTarget.fast` in signage.redis_connect) have a short timeout
+- Request-path clients (`RedisTarget.fast` in signage.store.connect) have a short timeout
   (`FAST_TIMEOUT_S`) and no retries: the first request after Redis hangs waits that long once.
 - One `Gate` per process: every Redis call on the request path asks it first (`open`) and tells
   it how the call went. A call that fails closes the gate for `BACKOFF_S`; meanwhile no request

@@ -20,8 +20,8 @@ and status read or written is also saved on the host (`{prefix}-snapshot.json`,
 
 With a `Watch` (the app gives its store and registry one), readers also answer from their copy
 while Redis can be reached: the copy stands until something is published, so a kiosk's 304 costs
-no Redis round trip (see `signage.watch`). Reads that do go to Redis are serialised per process,
-so a worker never goes back to a version older than one it has served.
+no Redis round trip (see `signage.store.watch`). Reads that do go to Redis are serialised per
+process, so a worker never goes back to a version older than one it has served.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ from typing import Any
 
 import redis
 
-from signage.codec import (
+from signage.domain.model import CycleRecord, Period, Snapshot, SyncStatus
+from signage.store import HISTORY_LENGTH, StoreError
+from signage.store.codec import (
     SchemaError,
     period_from_json,
     period_to_json,
@@ -48,12 +50,10 @@ from signage.codec import (
     status_from_json,
     status_to_json,
 )
-from signage.files import write_private
-from signage.lease import Lease
-from signage.model import CycleRecord, Period, Snapshot, SyncStatus
-from signage.redis_gate import Gate
-from signage.store import HISTORY_LENGTH, StoreError
-from signage.watch import Watch, channel_of
+from signage.store.files import write_private
+from signage.store.gate import Gate
+from signage.store.lease import Lease
+from signage.store.watch import Watch, channel_of
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +384,7 @@ class RedisStore:
 
     def _resting(self) -> bool:
         # While Redis is away, ask again only every few seconds: a request must not wait for
-        # a timeout each time (see signage.redis_gate).
+        # a timeout each time (see signage.store.gate).
         return not self._gate.open
 
     def _note_reachable(self, reachable: bool, exc: Exception | None = None) -> None:

@@ -22,7 +22,7 @@ from redis.connection import parse_url
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
-from signage.redis_gate import FAST_TIMEOUT_S, REDIS_TIMEOUT_S
+from signage.store.gate import FAST_TIMEOUT_S, REDIS_TIMEOUT_S
 
 _SENTINEL = re.compile(r"(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
 
