@@ -200,7 +200,8 @@ def _versions(fake: FakeUntis, school: DemoSchool, count: int) -> list[Snapshot]
     from signage.sources.http import make_session
     from signage.sources.untis import UntisSource
     from signage.store import MemoryStore
-    from signage.sync.engine import Schedule, SyncEngine
+    from signage.sync.engine import SyncEngine
+    from signage.sync.schedule import Schedule
 
     schedule = Schedule(refresh_s=1, idle_refresh_s=1,
                         school_hours=(clock_time(0), clock_time(23, 59)),

@@ -36,7 +36,8 @@ from bench.served import TZ, ServedSchool
 from signage.sources.http import make_session
 from signage.sources.untis import API_PATH, TOKEN_PATH, UntisSource
 from signage.store import MemoryStore
-from signage.sync.engine import Schedule, SyncEngine
+from signage.sync.engine import SyncEngine
+from signage.sync.schedule import Schedule
 
 SCHEDULE = Schedule(refresh_s=120, idle_refresh_s=900, school_hours=(clock_time(0), clock_time(23)),
                     full_reload_at=clock_time(3))

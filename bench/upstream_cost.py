@@ -31,7 +31,8 @@ from signage.sources.http import make_session
 from signage.sources.jsonrpc import JsonRpcSource
 from signage.sources.untis import UntisSource
 from signage.store import MemoryStore
-from signage.sync.engine import Schedule, SyncEngine
+from signage.sync.engine import SyncEngine
+from signage.sync.schedule import Schedule
 
 SCHEDULE = Schedule(refresh_s=120, idle_refresh_s=900, school_hours=(clock_time(0), clock_time(23)),
                     full_reload_at=clock_time(3))

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from signage.demo.server import Fault
-from signage.sync.engine import CURSOR_OVERLAP_S, MAX_BACKOFF_S, SyncEngine, backoff_s
+from signage.sync.engine import CURSOR_OVERLAP_S, SyncEngine
+from signage.sync.schedule import MAX_BACKOFF_S, backoff_s
 from tests.conftest import MONDAY, SCHEDULE, TZ, period
 
 TUESDAY = MONDAY + timedelta(days=1)

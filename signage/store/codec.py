@@ -1,14 +1,26 @@
-"""Snapshots and sync status as JSON (for the Redis store): plain data, a schema version, no
-pickle. A snapshot written by another schema version is refused with a clear error."""
+"""The stored format of snapshots, sync status and cycle records: plain JSON, a schema number,
+no pickle. This module is the format's one owner; data of an unknown schema is refused clearly.
+
+Snapshot schemas:
+- 1: each period a JSON object inside the snapshot (`snapshot_to_json`); still read.
+- 2: each period a JSON text of its own (`PeriodTexts.encode`), what the Redis store writes:
+  a reader decodes only the texts it does not hold, and a writer re-encodes only changed periods
+  (a new version changes a few of hundreds).
+The sync status is schema 1.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from signage.domain.model import CycleRecord, Period, Ref, Snapshot, SyncStatus
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # the sync status, and snapshots with periods as objects
+TEXTS_SCHEMA = 2  # snapshots with periods as texts of their own
 
 
 class SchemaError(ValueError):
@@ -28,8 +40,14 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
 
 
 def snapshot_from_json(data: Any) -> Snapshot:
-    """Return the snapshot stored as `data`; raise SchemaError for another schema version."""
-    _check_schema(data)
+    """Return the snapshot stored as `data` (schema 1, or 2 via `PeriodTexts.decode`); raise
+    SchemaError for another schema version."""
+    found = data.get("schema") if isinstance(data, dict) else None
+    if found == TEXTS_SCHEMA:
+        return PeriodTexts().decode(data)
+    if found != SCHEMA_VERSION:
+        raise SchemaError(f"stored data has schema {found!r}; this signage reads "
+                          f"{SCHEMA_VERSION} and {TEXTS_SCHEMA}")
     start, end = data["window"]
     periods = (period_from_json(p) for p in data["periods"])
     return Snapshot(
@@ -70,10 +88,49 @@ _STATUS_TIMES = ("last_success", "last_attempt", "cursor", "last_full_load", "no
                  "auth_paused_until")
 
 
-def _check_schema(data: Any) -> None:
+def _check_schema(data: Any, schema: int = SCHEMA_VERSION) -> None:
     found = data.get("schema") if isinstance(data, dict) else None
-    if found != SCHEMA_VERSION:
-        raise SchemaError(f"stored data has schema {found!r}; this signage reads {SCHEMA_VERSION}")
+    if found != schema:
+        raise SchemaError(f"stored data has schema {found!r}; this signage reads {schema}")
+
+
+class PeriodTexts:
+    """Snapshots in schema 2, remembering the texts of the last one read or written: decoding
+    or encoding a new version costs only its changed periods."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, Period] = {}  # the last snapshot's periods by their text
+
+    def decode(self, data: Any) -> Snapshot:
+        """Return the snapshot stored as `data` (schema 2, or the older schema 1)."""
+        if not (isinstance(data, dict) and data.get("schema") == TEXTS_SCHEMA):
+            return snapshot_from_json(data)
+        texts = data.get("periods")
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise SchemaError("stored snapshot of schema 2 has no list of period texts")
+        snapshot = snapshot_from_json({**data, "schema": SCHEMA_VERSION, "periods": []})
+        held = self._held
+        periods = {t: held.get(t) or period_from_json(json.loads(t)) for t in texts}
+        self._held = periods
+        return replace(snapshot, periods={p.id: p for p in periods.values()})
+
+    def encode(self, snapshot: Snapshot) -> tuple[dict[str, Any], Callable[[], None]]:
+        """Return the snapshot as schema-2 data, and what to call once it is stored (these
+        texts become the ones held); unchanged periods keep their text."""
+        held = {p.id: (p, t) for t, p in self._held.items()}
+        texts: dict[str, Period] = {}
+        for period in snapshot.periods.values():
+            known = held.get(period.id)
+            if known is not None and (known[0] is period or known[0] == period):
+                texts[known[1]] = period
+            else:
+                texts[json.dumps(period_to_json(period), separators=(",", ":"))] = period
+        data = snapshot_to_json(replace(snapshot, periods={}))
+
+        def stored() -> None:
+            self._held = texts
+
+        return {**data, "schema": TEXTS_SCHEMA, "periods": list(texts)}, stored
 
 
 def period_to_json(p: Period) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Keys under a prefix, none with an expiry:
 - `{prefix}:snapshot`: JSON `{"version": n, "snapshot": {...}}` (schema-versioned, see codec),
-  each of its periods a JSON text of its own: readers decode only the texts they do not hold;
+  each of its periods a JSON text of its own (schema 2, see codec): readers decode only the
+  texts they do not hold;
 - `{prefix}:version`: the bare version, so readers check for news without loading the snapshot;
 - `{prefix}:status`: the sync status (last success, last error, cursor), so a restarted sync
   process continues with a delta;
@@ -31,27 +32,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import redis
 
-from signage.domain.model import CycleRecord, Period, Snapshot, SyncStatus
+from signage.domain.model import CycleRecord, Snapshot, SyncStatus
 from signage.store import HISTORY_LENGTH, StoreError
 from signage.store.codec import (
+    PeriodTexts,
     SchemaError,
-    period_from_json,
-    period_to_json,
     record_from_json,
     record_to_json,
-    snapshot_from_json,
-    snapshot_to_json,
     status_from_json,
     status_to_json,
 )
-from signage.store.files import write_private
 from signage.store.gate import Gate
+from signage.store.kept import Kept
 from signage.store.lease import Lease
 from signage.store.watch import Watch, channel_of
 
@@ -84,8 +80,8 @@ class RedisStore:
                  reader: redis.Redis | None = None, gate: Gate | None = None) -> None:
         self._redis = client  # the writer's (patient) client
         self._reader = reader or client  # requests' reads (the app gives a fast one)
-        self._gate = gate or Gate(retry_after_s, monotonic)
-        self._copy_dir = copy_dir
+        # The copies, their stamps and read locks, and this host's saved copy (signage.store.kept)
+        self._kept = Kept(gate or Gate(retry_after_s, monotonic), watch, copy_dir, prefix)
         self._prefix = prefix
         self._restored = threading.Lock()  # held for good once the saved copy was tried
         self._watch = watch
@@ -93,10 +89,8 @@ class RedisStore:
         self._keys = {name: f"{prefix}:{name}" for name in names} | {"changed": channel_of(prefix)}
         self._copy: tuple[int, Snapshot | None] = (0, None)
         self._stored = 0  # the version Redis held when last read (0: none, e.g. emptied)
-        self._texts: dict[str, Period] = {}  # the last copy's periods by their stored text
+        self._texts = PeriodTexts()  # the stored form: periods as texts (codec, schema 2)
         self._status = SyncStatus()
-        self._stamps: dict[str, tuple[int, float]] = {}  # copy -> Watch stamp of its read
-        self._reading = {"snapshot": threading.Lock(), "status": threading.Lock()}
         self._fence: str | None = None  # the lease token writes require (see `lease`)
         self._fenced_write = client.register_script(_FENCED_WRITE)
         if watch is not None:
@@ -106,18 +100,18 @@ class RedisStore:
         # Load a new snapshot when its notice comes, not when the first request asks for it;
         # requests go on with the copy meanwhile (see Watch.on_change).
         for copy, read in (("snapshot", self._read_current), ("status", self._read_status)):
-            with self._reading[copy]:
+            with self._kept.lock(copy):
                 read()
 
     @property
     def reachable(self) -> bool:
         """Tell whether Redis answered last time (False while readers rest between tries)."""
-        return self._gate.reachable
+        return self._kept.gate.reachable
 
     @property
     def gate(self) -> Gate:
         """Return the gate this store's reads ask (shared with the app's other Redis users)."""
-        return self._gate
+        return self._kept.gate
 
     @property
     def client(self) -> redis.Redis:
@@ -141,13 +135,13 @@ class RedisStore:
 
     def current(self) -> tuple[int, Snapshot | None]:
         """Return the version and its snapshot; the last good copy while Redis is away."""
-        self._refresh("snapshot", self._read_current)
+        self._kept.refresh("snapshot", self._read_current, held=self._copy[1] is not None)
         if self._copy[1] is None and not self.reachable:
             self._restore()
         return self._copy
 
     def _read_current(self, client: redis.Redis | None = None) -> None:
-        stamp = self._watch.stamp() if self._watch is not None else None
+        stamp = self._kept.stamp()
         client = client or self._reader
         try:
             version = int(client.get(self._keys["version"]) or 0)
@@ -156,67 +150,19 @@ class RedisStore:
                 raw = client.get(self._keys["snapshot"])
                 if raw is not None:
                     data = json.loads(raw)
-                    self._copy = (data["version"], self._decode(data["snapshot"]))
-                    self._save("snapshot", raw)
+                    self._copy = (data["version"], self._texts.decode(data["snapshot"]))
+                    self._kept.save("snapshot", raw)
             self._note_reachable(True)
         except redis.RedisError as exc:
             self._note_reachable(False, exc)
             return
         except (SchemaError, ValueError, KeyError, TypeError) as exc:
             log.error("store: the stored snapshot cannot be read (%s); waiting for a new one", exc)
-        if stamp is not None:
-            self._stamps["snapshot"] = stamp
-
-    def _decode(self, data: Any) -> Snapshot:
-        """Return the snapshot stored as `data`, reusing the periods of the last one read or
-        written whose text is unchanged: a new version changes a few of hundreds, and decoding
-        only those keeps a worker's pause per new version short."""
-        texts = data.get("periods") if isinstance(data, dict) else None
-        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-            return snapshot_from_json(data)  # the older form, or the codec says what is wrong
-        snapshot = snapshot_from_json({**data, "periods": []})  # the schema checked first
-        held = self._texts
-        periods = {t: held.get(t) or period_from_json(json.loads(t)) for t in texts}
-        self._texts = periods
-        return replace(snapshot, periods={p.id: p for p in periods.values()})
-
-    def _encode(self, snapshot: Snapshot) -> tuple[dict[str, Any], dict[str, Period]]:
-        """Return the snapshot as stored (each period a JSON text of its own, so readers decode
-        only the changed ones) and the texts by period; unchanged periods keep their text."""
-        held = {p.id: (p, t) for t, p in self._texts.items()}
-        texts: dict[str, Period] = {}
-        for period in snapshot.periods.values():
-            known = held.get(period.id)
-            if known is not None and (known[0] is period or known[0] == period):
-                texts[known[1]] = period
-            else:
-                texts[json.dumps(period_to_json(period), separators=(",", ":"))] = period
-        data = snapshot_to_json(replace(snapshot, periods={}))
-        return {**data, "periods": list(texts)}, texts
-
-    def _refresh(self, copy: str, read: Callable[[], None]) -> None:
-        """Read a copy from Redis unless it is known to be current.
-
-        One thread reads at a time. With a Watch, the others go on with the copy they have
-        meanwhile (loading a new snapshot takes a while; it is never older than what this
-        process served), unless this process has never read one.
-        """
-        if self._known(copy):
-            return
-        lock = self._reading[copy]
-        if not lock.acquire(blocking=self._watch is None or copy not in self._stamps):
-            return
-        try:
-            if not self._known(copy):  # another thread may have just read it
-                read()
-        finally:
-            lock.release()
+        self._kept.mark("snapshot", stamp)
 
     def _known(self, copy: str) -> bool:
         """Tell whether this process's copy may be served without asking Redis."""
-        if self._resting():
-            return True
-        return self._watch is not None and self._watch.current(self._stamps.get(copy))
+        return self._kept.current(copy)
 
     def snapshot(self) -> Snapshot | None:
         """Return the current snapshot, None before the first successful sync."""
@@ -230,7 +176,7 @@ class RedisStore:
         """Store a new snapshot with the next version when its content differs; atomic."""
         # Under the read lock throughout: a listener's read that began before this write must
         # not put its older copy back afterwards.
-        with self._reading["snapshot"]:
+        with self._kept.lock("snapshot"):
             return self._replace(snapshot)
 
     def _replace(self, snapshot: Snapshot) -> int:
@@ -241,7 +187,7 @@ class RedisStore:
         if old is not None and (snapshot is old or snapshot == old) and self._stored == version:
             return version  # a Redis that lost its data (restarted empty) is written again
         new_version = version + 1
-        data, texts = self._encode(snapshot)
+        data, stored = self._texts.encode(snapshot)
         payload = json.dumps({"version": new_version, "snapshot": data})
         try:
             written = self._write(
@@ -253,33 +199,32 @@ class RedisStore:
             raise StoreError(FENCED)
         self._copy = (new_version, snapshot)
         self._stored = new_version
-        self._texts = texts
-        self._save("snapshot", payload.encode())
+        stored()
+        self._kept.save("snapshot", payload.encode())
         return new_version
 
     def status(self) -> SyncStatus:
         """Return the stored sync status (the last one read while Redis is away)."""
-        self._refresh("status", self._read_status)
+        self._kept.refresh("status", self._read_status, held=True)
         if self._copy[1] is None and not self.reachable:
             self._restore()
         return self._status
 
     def _read_status(self) -> None:
-        stamp = self._watch.stamp() if self._watch is not None else None
+        stamp = self._kept.stamp()
         try:
             raw = self._reader.get(self._keys["status"])
             if raw is not None:
                 status = status_from_json(json.loads(raw))
                 if status != self._status:
                     self._status = status
-                    self._save("status", raw)
+                    self._kept.save("status", raw)
         except redis.RedisError as exc:
             self._note_reachable(False, exc)
             return
         except (SchemaError, ValueError, KeyError, TypeError) as exc:
             log.error("store: the stored sync status cannot be read (%s)", exc)
-        if stamp is not None:
-            self._stamps["status"] = stamp
+        self._kept.mark("status", stamp)
 
     def _write(self, values: dict[str, str], notice: str) -> bool:
         """Set the keys and publish the notice in one atomic step; with a fence, only while the
@@ -290,33 +235,25 @@ class RedisStore:
         keys = [self._keys["leader"], *values]
         return bool(self._fenced_write(keys=keys, args=args))
 
-    def _save(self, name: str, raw: bytes) -> None:
-        """Keep what was just read from Redis in this host's saved copy (`copy_dir`): a process
-        that starts while Redis is away serves it instead of "no timetable data yet"."""
-        if self._copy_dir is None:
-            return
-        path = self._copy_dir / f"{self._prefix}-{name}.json"
-        try:
-            write_private(path, raw)
-        except OSError as exc:
-            log.warning("store: cannot save the copy %s (%s)", path, exc.strerror or exc)
-
     def _restore(self) -> None:
         """Serve this host's saved copy: once, when Redis is away and this process has none."""
-        if self._copy_dir is None or not self._restored.acquire(blocking=False):
+        if not self._restored.acquire(blocking=False):
             return
-        path = self._copy_dir / f"{self._prefix}-snapshot.json"
+        raw = self._kept.load("snapshot")
+        if raw is None:
+            if self._kept.saved_path("snapshot") is not None:
+                log.warning("store: Redis cannot be reached and no copy was saved on this host "
+                            "yet")
+            return
         try:
-            data = json.loads(path.read_bytes())
-            copy = (data["version"], self._decode(data["snapshot"]))
-            status = self._copy_dir / f"{self._prefix}-status.json"
-            if status.exists():
-                self._status = status_from_json(json.loads(status.read_bytes()))
-        except FileNotFoundError:
-            log.warning("store: Redis cannot be reached and no copy was saved on this host yet")
-            return
-        except (OSError, SchemaError, ValueError, KeyError, TypeError) as exc:
-            log.error("store: the saved copy %s cannot be read (%s)", path, exc)
+            data = json.loads(raw)
+            copy = (data["version"], self._texts.decode(data["snapshot"]))
+            status = self._kept.load("status")
+            if status is not None:
+                self._status = status_from_json(json.loads(status))
+        except (SchemaError, ValueError, KeyError, TypeError) as exc:
+            log.error("store: the saved copy %s cannot be read (%s)",
+                      self._kept.saved_path("snapshot"), exc)
             return
         if self._copy[1] is None:  # Redis may have answered meanwhile
             self._copy = copy
@@ -326,7 +263,7 @@ class RedisStore:
     def write_status(self, status: SyncStatus) -> None:
         """Record the sync status."""
         raw = json.dumps(status_to_json(status))
-        with self._reading["status"]:  # as in `replace`: no older read lands after this
+        with self._kept.lock("status"):  # as in `replace`: no older read lands after this
             self._status = status
             try:
                 written = self._write({self._keys["status"]: raw}, "status")
@@ -334,7 +271,7 @@ class RedisStore:
                 raise StoreError(f"Redis write failed: {type(exc).__name__}") from exc
             if not written:
                 raise StoreError(FENCED)
-        self._save("status", raw.encode())
+        self._kept.save("status", raw.encode())
 
     def record_cycle(self, record: CycleRecord) -> None:
         """Keep a cycle for the history and count it and its upstream requests."""
@@ -385,10 +322,10 @@ class RedisStore:
     def _resting(self) -> bool:
         # While Redis is away, ask again only every few seconds: a request must not wait for
         # a timeout each time (see signage.store.gate).
-        return not self._gate.open
+        return not self._kept.gate.open
 
     def _note_reachable(self, reachable: bool, exc: Exception | None = None) -> None:
         if reachable:
-            self._gate.passed()
+            self._kept.gate.passed()
         else:
-            self._gate.failed(exc or StoreError("no answer"))
+            self._kept.gate.failed(exc or StoreError("no answer"))

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
 import redis
 
 from signage.store import StoreError
-from signage.store.files import write_private
 from signage.store.gate import Gate
+from signage.store.kept import Kept
 from signage.store.registry import VOLATILE
 from signage.store.watch import Watch, channel_of
 
@@ -40,35 +39,28 @@ class RedisRegistry:
                  watch: Watch | None = None, copy_dir: Path | None = None,
                  gate: Gate | None = None) -> None:
         self._redis = client
-        self._copy_dir = copy_dir
         self._prefix = prefix
         self._watch = watch
         self._channel = channel_of(prefix)
         self._copy: dict[str, dict[str, dict[str, Any]]] = {}
-        self._stamps: dict[str, tuple[int, float]] = {}
-        self._reading = threading.Lock()
-        self._gate = gate or Gate()
+        self._kept = Kept(gate or Gate(), watch, copy_dir, prefix)  # see signage.store.kept
+        self._gate = self._kept.gate
         if watch is not None:
             watch.on_change(self._prefetch)
 
     def _prefetch(self) -> None:
         # Read the kept collections again when a notice comes, before requests learn of it.
         for collection in KEPT & self._copy.keys():
-            with self._reading:
+            with self._kept.lock(collection):
                 self._read(collection)
 
     def items(self, collection: str) -> dict[str, dict[str, Any]]:
         """Return one collection's documents by id (the last good copy if Redis is away)."""
-        if not self._known(collection):
-            # With a copy, a request does not wait for another thread's read: it serves the
-            # copy; unless this process wrote since (its stamp is gone): it reads its write.
-            if self._reading.acquire(blocking=collection not in self._copy
-                                     or collection not in self._stamps):
-                try:
-                    if not self._known(collection):
-                        self._read(collection)
-                finally:
-                    self._reading.release()
+        if collection in KEPT and collection in self._copy:
+            self._kept.refresh(collection, lambda: self._read(collection), held=True)
+        else:  # never read yet, or not kept between requests (heartbeats, pairings)
+            with self._kept.lock(collection):
+                self._read(collection)
         return dict(self._copy.get(collection, {}))
 
     def readable(self, collection: str) -> bool:
@@ -86,11 +78,10 @@ class RedisRegistry:
         self._write(collection, lambda pipe: pipe.hdel(self._key(collection), key))
 
     def _known(self, collection: str) -> bool:
-        return (self._watch is not None and collection in KEPT
-                and self._watch.current(self._stamps.get(collection)))
+        return collection in KEPT and self._kept.current(collection)
 
     def _read(self, collection: str) -> None:
-        stamp = self._watch.stamp() if self._watch is not None else None
+        stamp = self._kept.stamp()
         try:
             if not self._gate.open:
                 raise redis.ConnectionError("resting after a failed call")
@@ -99,7 +90,7 @@ class RedisRegistry:
             if self._gate.open:
                 self._gate.failed(exc)
             if stamp is not None:  # not again at once (a timeout each time), but soon
-                self._stamps[collection] = (-1, stamp[1])
+                self._kept.mark(collection, (-1, stamp[1]))
             if collection in KEPT and collection not in self._copy:
                 self._restore(collection)
             return
@@ -111,39 +102,25 @@ class RedisRegistry:
             except ValueError:
                 log.error("registry: %s %r is not JSON; skipped", collection, key)
         if collection in KEPT and documents != self._copy.get(collection):
-            self._save(collection, documents)
+            # On this host too: a process that starts while Redis is away still knows its
+            # screens (else a paired screen's poll would be told to pair again).
+            self._kept.save(collection, json.dumps(documents).encode())
         self._copy[collection] = documents
-        if stamp is not None:
-            self._stamps[collection] = stamp
-
-    def _path(self, collection: str) -> Path | None:
-        return self._copy_dir / f"{self._prefix}-{collection}.json" if self._copy_dir else None
-
-    def _save(self, collection: str, documents: dict[str, dict[str, Any]]) -> None:
-        """Keep a kept collection on this host (`copy_dir`): a process that starts while Redis
-        is away still knows its screens (else a paired screen's poll would be told to pair
-        again) and announcements."""
-        path = self._path(collection)
-        if path is not None:
-            try:
-                write_private(path, json.dumps(documents).encode())
-            except OSError as exc:
-                log.warning("registry: cannot save the copy %s (%s)", path, exc.strerror or exc)
+        self._kept.mark(collection, stamp)
 
     def _restore(self, collection: str) -> None:
         """Serve the collection saved on this host: Redis is away and this process has none."""
-        path = self._path(collection)
-        if path is None:
+        raw = self._kept.load(collection)
+        if raw is None:
             return
         try:
-            documents = json.loads(path.read_bytes())
+            documents = json.loads(raw)
             if not isinstance(documents, dict) or not all(isinstance(d, dict)
                                                           for d in documents.values()):
                 raise ValueError("not an object of documents")
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            log.error("registry: the saved copy %s cannot be read (%s)", path, exc)
+        except ValueError as exc:
+            log.error("registry: the saved copy %s cannot be read (%s)",
+                      self._kept.saved_path(collection), exc)
             return
         self._copy[collection] = documents
         log.warning("registry: Redis cannot be reached; serving the %s saved on this host",
@@ -166,11 +143,7 @@ class RedisRegistry:
             self._gate.failed(exc)
             raise StoreError(f"Redis unreachable: {type(exc).__name__}") from exc
         finally:
-            # Read our own write next time, not only once its notice has come back. Under the
-            # read lock: a listener's read that began before the write must not leave its
-            # older copy marked current afterwards.
-            with self._reading:
-                self._stamps.pop(collection, None)
+            self._kept.forget(collection)  # read our own write next time, not at its notice
 
     def _key(self, collection: str) -> str:
         return f"{self._prefix}:registry:{collection}"

@@ -29,7 +29,6 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 from signage.domain.model import Snapshot, SyncStatus
@@ -44,11 +43,11 @@ from signage.sources.base import (
 )
 from signage.store import Store, StoreError
 from signage.sync.apply import count_differences, held, in_window, remove, upsert
+from signage.sync.schedule import Schedule, backoff_s
 
 log = logging.getLogger(__name__)
 
 CURSOR_OVERLAP_S = 120
-MAX_BACKOFF_S = 900
 
 
 @dataclass(frozen=True)
@@ -64,17 +63,6 @@ class CycleResult:
     differences: int | None = None  # full reload vs the delta-maintained copy
     error: str | None = None
     duration_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """How often to poll (`refresh_s` in school hours, `idle_refresh_s` outside them), and when
-    the full reload that reconciles the delta-kept copy runs."""
-
-    refresh_s: float
-    idle_refresh_s: float
-    school_hours: tuple[clock_time, clock_time]
-    full_reload_at: clock_time  # school-local time of the nightly full reload
 
 
 class SyncEngine:
@@ -348,9 +336,3 @@ def _nothing_new(old: Snapshot, changes: Changes, start: date, end: date) -> boo
         and batch.school in ("", old.school)
         and batch.messages in (None, old.messages)
     )
-
-
-def backoff_s(failures: int, refresh_s: float, retry_after_s: float | None = None) -> float:
-    """Return how long to wait before the next try: doubling per failure, at least Retry-After."""
-    wait = 0.0 if failures <= 1 else min(refresh_s * 2 ** (failures - 1), MAX_BACKOFF_S)
-    return max(wait, retry_after_s or 0.0)

@@ -30,7 +30,8 @@ from signage.sources.registry import REGISTRY
 from signage.store import MemoryStore, StoreError, checks
 from signage.store.lease import Lease
 from signage.sync.check import run_check
-from signage.sync.engine import CycleResult, Schedule, SyncEngine
+from signage.sync.engine import CycleResult, SyncEngine
+from signage.sync.schedule import Schedule
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ seconds). Cancelling a lesson deletes it: that is how Affect IT shows a cancella
 
 Times are given school-local (date and time, as a planner thinks) and stored in UTC, as the API
 sends them. Requests are recorded (never the key) with endpoint `"<METHOD> <name>"`, the name
-being `school` or a category; `count` takes either form. Faults (`signage.demo.server.Fault`)
+being `school` or a category; `count` takes either form. Faults (`signage.demo.served.Fault`)
 name an endpoint the same way: `"lessons"` hits any request to it, `"GET lessons"` spares HEADs.
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from signage.demo.server import MAX_RECORDED, Fault, Recorded, Served, _Handler
+from signage.demo.served import MAX_RECORDED, Fault, Handler, Recorded, Served
 
 # The API's names as the reference (and public clients) spell them: taken from there, never from
 # the client's constants, so that a wrong guess in the client cannot pass through the fake.
@@ -217,7 +217,7 @@ class FakeAffectIt(Served):
         return _iso(datetime.combine(day, at, tzinfo=self.tz))
 
 
-class _AffectItHandler(_Handler):
+class _AffectItHandler(Handler):
     """The fake v3 server's handler, plus HEAD (headers only)."""
 
     fake: FakeAffectIt  # type: ignore[assignment]

@@ -41,8 +41,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from signage.demo import server
-from signage.demo.server import MAX_RECORDED, Fault
+from signage.demo import served
+from signage.demo.served import MAX_RECORDED, Fault
 from tests.fakes.jsonrpc_params import (
     ELEMENTS,
     INVALID_PARAMS,
@@ -79,7 +79,7 @@ class Call:
     answer_s: float = 0.0  # from arrival until the body was ready to send (the server's work)
 
 
-class FakeJsonRpc(server.Served):
+class FakeJsonRpc(served.Served):
     """Holds a school's periods and serves them over HTTP like a classic WebUntis server."""
 
     endpoints = METHODS  # an HTTP fault names the JSON-RPC method it hits
@@ -332,7 +332,7 @@ class FakeJsonRpc(server.Served):
         return out
 
 
-class _Handler(server._Handler):
+class _Handler(served.Handler):
     fake: FakeJsonRpc  # type: ignore[assignment]
 
     def _serve(self, method: str) -> None:

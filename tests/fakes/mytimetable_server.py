@@ -18,7 +18,7 @@ fake's own): a lesson is an event whose `moduleCode` is its subject's name and w
 class, its teacher and its subject. Cancelling an event removes it, as MyTimetable does.
 Requests are recorded (never the token) with the endpoints `timetabletypes`, `timetables` (the
 listing), `events` (one timetable's events) and `messages`; faults
-(`signage.demo.server.Fault`) name the same endpoints.
+(`signage.demo.served.Fault`) name the same endpoints.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
-from signage.demo.server import MAX_RECORDED, Fault, Recorded, Served, _Handler
+from signage.demo.served import MAX_RECORDED, Fault, Handler, Recorded, Served
 
 # As the reference spells them (never the client's constants: a wrong guess there must show).
 API_PATH = "/api/v0"
@@ -268,7 +268,7 @@ class FakeMyTimetable(Served):
         return int(datetime.combine(day, at, tzinfo=self.tz).timestamp() * 1000)
 
 
-class _MyTimetableHandler(_Handler):
+class _MyTimetableHandler(Handler):
     """The fake v3 server's handler, with the fake's clock in the `Date` header."""
 
     fake: FakeMyTimetable  # type: ignore[assignment]

@@ -27,7 +27,7 @@ answering, so a rename shows everywhere.
 
 Requests are recorded with endpoint `roles`, `rooms`, `events` (else `other`), the token taken
 out of the recorded parameters (`auth` tells how each call authenticated). Faults
-(`signage.demo.server.Fault`) name those endpoints.
+(`signage.demo.served.Fault`) name those endpoints.
 """
 
 from __future__ import annotations
@@ -40,7 +40,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signage.demo.server import MAX_RECORDED, Fault, Recorded, Served, _basic, _Handler
+from signage.demo.served import (
+    MAX_RECORDED,
+    Fault,
+    Handler,
+    Recorded,
+    Served,
+    basic_credentials,
+)
 
 BASE = "/UniTime"
 API = f"{BASE}/api"
@@ -151,7 +158,7 @@ class FakeUnitime(Served):
 
     def start(self, port: int = 0) -> FakeUnitime:
         """Serve on 127.0.0.1 (a free port unless given) in a daemon thread."""
-        self._serve(_Handler, "fake-unitime", port)
+        self._serve(Handler, "fake-unitime", port)
         return self
 
     def answer(self, method: str, path: str, query: dict, headers: dict, form: dict) -> tuple:
@@ -160,7 +167,7 @@ class FakeUnitime(Served):
         endpoint = path.removeprefix(API + "/") if path.startswith(API + "/") else ""
         if method != "GET" or endpoint not in ENDPOINTS:
             return 404, {}, {"message": f"no endpoint {method} {path}"}, "other"
-        if _basic(headers.get("authorization", "")) == (self.user, self.password):
+        if basic_credentials(headers.get("authorization", "")) == (self.user, self.password):
             self.auth.append("basic")
         elif token and secrets.compare_digest(token.encode(), self.token.encode()):
             self.auth.append("token")
