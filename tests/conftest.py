@@ -16,7 +16,7 @@ import redis
 
 from signage import create_app
 from signage.demo.server import FakeUntis
-from signage.domain.plan import change_rows
+from signage.domain.rows import change_rows
 from signage.sources.http import make_session
 from signage.sources.untis import UntisSource
 from signage.store import MemoryStore

@@ -9,7 +9,7 @@ import pytest
 
 from signage.demo.school import CLASSES, MAX_CHANGES, ROOMS, TEACHERS, DemoSchool
 from signage.demo.server import FakeUntis
-from signage.domain.plan import change_rows
+from signage.domain.rows import change_rows
 from signage.sources.untis import UntisSource
 from signage.store import MemoryStore
 from signage.sync.engine import SyncEngine

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from signage.domain.model import CATEGORIES, Period, Snapshot
-from signage.domain.plan import change_rows, day_rows
+from signage.domain.rows import change_rows, day_rows
 from signage.sources import (
     affectit_parse,
     jsonrpc_parse,

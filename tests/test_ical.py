@@ -8,7 +8,7 @@ import icalendar
 import pytest
 
 from signage import create_app
-from signage.domain.plan import day_rows, rows_for
+from signage.domain.rows import day_rows, rows_for
 from signage.sync.engine import SyncEngine
 from tests.conftest import MONDAY, SCHEDULE, TZ, untis_settings
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from signage.domain.plan import change_rows
+from signage.domain.rows import change_rows
 from signage.sources.jsonrpc import JsonRpcSource
 from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle

@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from signage.domain.plan import change_rows, day_rows
+from signage.domain.rows import change_rows, day_rows
 from signage.sources.jsonrpc import JsonRpcSource
 from signage.sources.jsonrpc_grid import parse_timegrid, unit_of
 from signage.sync.engine import SyncEngine

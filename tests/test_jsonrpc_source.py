@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from signage.demo.server import Fault
-from signage.domain.plan import change_rows
+from signage.domain.rows import change_rows
 from signage.sources.base import SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import PoliteRetry
 from signage.sources.jsonrpc import BLOCKED_RETRY_S, MAX_QUIET_S, JsonRpcSource

@@ -13,7 +13,7 @@ import pytest
 
 from signage import create_app
 from signage.demo.server import Fault
-from signage.domain.plan import change_rows
+from signage.domain.rows import change_rows
 from signage.sources.base import SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import make_session
 from signage.sources.mytimetable import AUTH_HINT, MyTimetableSource, next_school_day

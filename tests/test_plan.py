@@ -7,19 +7,11 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from signage.domain.board import board_names, find_name, natural_key
+from signage.domain.calendar import display_day, in_school_hours
 from signage.domain.model import ADDED, REMOVED, ChangeRow, Period, Ref, Snapshot
-from signage.domain.plan import (
-    board_names,
-    change_rows,
-    classify,
-    day_rows,
-    display_day,
-    find_name,
-    for_public,
-    in_school_hours,
-    natural_key,
-    rows_for,
-)
+from signage.domain.privacy import for_public
+from signage.domain.rows import change_rows, classify, day_rows, rows_for
 
 MONDAY = date(2026, 11, 23)
 TUESDAY = MONDAY + timedelta(days=1)

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from signage.domain.model import ADDED, REGULAR, REMOVED, Period, Ref, Snapshot
-from signage.domain.plan import _kinds
+from signage.domain.rows import _kinds
 from signage.sources.base import Batch
 from signage.sync.apply import remove, upsert
 from signage.sync.reconcile import mark, vanish

@@ -17,7 +17,7 @@ import pytest
 
 from signage import create_app
 from signage.demo.server import FakeUntis
-from signage.domain.plan import change_rows
+from signage.domain.rows import change_rows
 from signage.sources.affectit import AffectItSource
 from signage.sources.jsonrpc import JsonRpcSource
 from signage.sources.mytimetable import MyTimetableSource

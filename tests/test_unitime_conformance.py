@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from signage.domain.plan import change_rows
+from signage.domain.rows import change_rows
 from signage.sources.unitime import UnitimeSource
 from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, cycle

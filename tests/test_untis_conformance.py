@@ -18,7 +18,7 @@ import requests
 
 from signage.demo.server import API, Fault
 from signage.demo.untis_v3 import DELETED_SHAPES
-from signage.domain.plan import change_rows, day_rows
+from signage.domain.rows import change_rows, day_rows
 from signage.sources.base import SourceBusy, SourceError, SourceUnavailable
 from signage.store.codec import period_from_json, period_to_json
 from tests.conftest import BELLS, MONDAY, cycle, period, rows

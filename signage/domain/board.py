@@ -1,6 +1,7 @@
 """Pure board layout: what each board lists, in which order, and how the overview pages.
 
-Contract: boards get `ChangeRow`s from `plan` and return display structures; no Flask, no I/O.
+Contract: boards get `ChangeRow`s from `rows` and return display structures; no Flask, no I/O.
+Also the names that have boards, in natural order (5a before 10a).
 The overview pages by a capacity in rows: a class group is never split across two pages; a group
 larger than a page fills whole pages of its own, each after the first marked as a continuation.
 """
@@ -11,8 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from signage.domain.model import ChangeRow
-from signage.domain.plan import natural_key
+from signage.domain.model import ChangeRow, Snapshot
 
 # Kind -> icon. Boards always show the word too (views.words): an icon alone is not enough.
 KIND_ICONS = {
@@ -24,6 +24,8 @@ KIND_ICONS = {
     "moved": "↷",
     "changed": "!",
 }
+# Categories whose names have boards, and the query parameter that filters by them.
+BOARD_CATEGORIES = {"class": "classes", "room": "rooms", "teacher": "teachers"}
 DWELL_BASE_S = 8
 DWELL_PER_ROW_S = 1
 
@@ -110,3 +112,25 @@ def group_names(names: Iterable[str]) -> list[tuple[str, list[str]]]:
         match = re.match(r"\d+|[^\d]+", name)
         groups.setdefault(match.group(0) if match else name, []).append(name)
     return [(key, sorted(groups[key], key=natural_key)) for key in sorted(groups, key=natural_key)]
+
+
+def board_names(snapshot: Snapshot, category: str) -> list[str]:
+    """Return the names that have boards in a category, in natural order (5a before 10a)."""
+    return sorted(set(snapshot.names.get(category, {}).values()), key=natural_key)
+
+
+def find_name(snapshot: Snapshot, category: str, wanted: str) -> str | None:
+    """Return the board name matching `wanted` (case-insensitive), or None when unknown."""
+    for name in board_names(snapshot, category):
+        if name.casefold() == wanted.casefold():
+            return name
+    return None
+
+
+def natural_key(name: str) -> tuple:
+    """Return a sort key that orders embedded numbers by value ("5a" < "10a")."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+        for part in re.split(r"(\d+)", name)
+        if part
+    )

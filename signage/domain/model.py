@@ -11,10 +11,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 
-# Reference statuses of a period's classes, teachers, rooms, ...
-REGULAR = "REGULAR"
+# Statuses of a period (WebUntis v3's words, which every source maps to) ...
+REGULAR = "REGULAR"  # also a reference's
+CANCELLED = "CANCELLED"
+ADDITIONAL = "ADDITIONAL"
+CHANGED = "CHANGED"
+PERIOD_STATUSES = frozenset({REGULAR, CANCELLED, ADDITIONAL, CHANGED})
+# ... and of its references to classes, teachers, rooms, ...
 ADDED = "ADDED"
 REMOVED = "REMOVED"
+REF_STATUSES = frozenset({REGULAR, ADDED, REMOVED})
 
 # The categories a period references and master data names.
 CATEGORIES = (

@@ -40,7 +40,16 @@ from typing import Any
 
 import requests
 
-from signage.domain.model import ADDED, REGULAR, REMOVED, Period, Ref
+from signage.domain.model import (
+    ADDED,
+    ADDITIONAL,
+    CANCELLED,
+    CHANGED,
+    REGULAR,
+    REMOVED,
+    Period,
+    Ref,
+)
 from signage.sources.base import SourceAuthError, SourceError
 from signage.sources.http import json_of, raise_for_status
 
@@ -176,11 +185,11 @@ def _parse_period(raw: Any, names: dict[str, dict[int, str]], unknown: set[str])
     odd_code = _odd(unknown, "code", code, CODES, where)
     odd_type = _odd(unknown, "lstype", lstype, LESSON_TYPES, where)
     if code == "cancelled":
-        status = "CANCELLED"
+        status = CANCELLED
     elif code == "irregular":
-        status = "CHANGED" if replaced else "ADDITIONAL"
+        status = CHANGED if replaced else ADDITIONAL
     else:
-        status = "CHANGED" if replaced or text or odd_code or odd_type else REGULAR
+        status = CHANGED if replaced or text or odd_code or odd_type else REGULAR
     lesson = raw.get("lsnumber") if _is_id(raw.get("lsnumber")) else None
     kind = "NORMAL_TEACHING_PERIOD" if odd_type else LESSON_TYPES[lstype]
     return Period(

@@ -31,11 +31,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signage.domain.model import Period, Ref
+from signage.domain.model import CANCELLED, REGULAR, Period, Ref
 from signage.sources.base import SourceError
 
 ID_BYTES = 6  # 48-bit ids: exact in JSON everywhere (JavaScript too), collisions negligible
-CANCELLED = "CANCELLED"
 EXAM = "EXAM"
 # Words that make an event an exam when its activity or event type holds one (substring,
 # case-insensitive): English "exam"/"examination", Dutch "examen", "toets", "tentamen".
@@ -130,7 +129,7 @@ class EventParser:
             end=self._local(end_ms, where),
             lesson_id=stable_id(activity, module, sets),
             type=EXAM if exam else "NORMAL_TEACHING_PERIOD",
-            status=CANCELLED if cancelled else "REGULAR",
+            status=CANCELLED if cancelled else REGULAR,
             text=notes,
             exam=exam,
             refs={category: refs for category, refs in refs.items() if refs},

@@ -33,7 +33,8 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signage.domain.model import ADDED, REGULAR, REMOVED, Period, Ref
+from signage.domain.model import ADDED, CHANGED, REGULAR, REMOVED, Period, Ref
+from signage.domain.model import CANCELLED as CANCELLED_STATUS
 from signage.sources.base import SourceError
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ def _period(meeting: Meeting, plan: tuple[int, str] | None,
     exam = meeting.event_type in EXAM_TYPES
     kind = "EXAM" if exam else "NORMAL_TEACHING_PERIOD" \
         if meeting.event_type in TEACHING_TYPES else "EVENT"
-    status = "CANCELLED" if meeting.cancelled else "CHANGED" if plan or meeting.odd else REGULAR
+    status = CANCELLED_STATUS if meeting.cancelled else CHANGED if plan or meeting.odd else REGULAR
     return Period(meeting.id, meeting.start, meeting.end, lesson_id=meeting.event_id, type=kind,
                   status=status, exam=meeting.event_type if exam else None,
                   refs={table: ids for table, ids in found.items() if ids})

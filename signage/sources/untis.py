@@ -38,7 +38,7 @@ Assumed (the references leave these open; each variant is accepted and tested):
   offset shifts the later pages, so an unchanged period may be missed until the next full
   reload.
 - The unit a board shows ("3-4"): a period's `unitOfDay`, else the first slot of its time grid
-  it overlaps; with neither, the boards count the day's start times (`signage.domain.plan`).
+  it overlaps; with neither, the boards count the day's start times (`signage.domain.rows`).
 - `headerData.created` is the upstream's clock when it built the answer (our next cursor).
 """
 

@@ -10,7 +10,7 @@ without an offset; a time that carries an offset anyway is converted to school-l
 Optional parts may be missing or null: `headerData`, `masterData` and each of its categories, a
 period's reference lists, `exam`, `timeGrids`. An enumeration value the boards do not know (a new
 period `type` or `status`, a new reference `status`) keeps the period as it came: the boards show
-it as `changed` (`signage.domain.plan`), and each new value is logged once per process.
+it as `changed` (`signage.domain.rows`), and each new value is logged once per process.
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signage.domain.model import CATEGORIES, PERIOD_TYPES, REGULAR, Period, Ref
+from signage.domain.model import (
+    CATEGORIES,
+    PERIOD_STATUSES,
+    PERIOD_TYPES,
+    REF_STATUSES,
+    REGULAR,
+    Period,
+    Ref,
+)
 from signage.sources.base import Batch, SourceError
 from signage.sources.untis_grid import Grids, parse_time_grids, unit_of
 
@@ -30,8 +38,6 @@ log = logging.getLogger(__name__)
 # Keys differ in case between periods and master data (`studentgroups` vs `studentGroups`).
 _KEY_ALIASES = {"studentGroups": "studentgroups"}
 _REF_KEYS = {**{category: category for category in CATEGORIES}, **_KEY_ALIASES}
-REF_STATUSES = frozenset({"REGULAR", "ADDED", "REMOVED"})
-PERIOD_STATUSES = frozenset({"REGULAR", "CANCELLED", "ADDITIONAL", "CHANGED"})
 MAX_REPORTED = 100  # distinct unknown values remembered as logged (a broken upstream sends more)
 
 

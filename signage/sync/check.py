@@ -31,8 +31,9 @@ import requests
 from urllib3.util.retry import Retry
 
 from signage.config import ENV_PREFIX, SECRET_KEYS, Settings
+from signage.domain.calendar import display_day
 from signage.domain.model import Snapshot
-from signage.domain.plan import change_rows, display_day
+from signage.domain.rows import change_rows
 from signage.sources.base import SourceAuthError, SourceBusy, SourceError, SourceUnavailable
 from signage.sync.check_sample import SampleWriter
 from signage.sync.engine import CycleResult

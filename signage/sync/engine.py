@@ -31,8 +31,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from signage.domain.calendar import in_school_hours
 from signage.domain.model import Snapshot, SyncStatus
-from signage.domain.plan import in_school_hours
 from signage.sources.base import (
     Batch,
     Changes,

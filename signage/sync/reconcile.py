@@ -21,11 +21,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from signage.domain.model import ADDED, REGULAR, REMOVED, Period, Ref
-
-ADDITIONAL = "ADDITIONAL"
-CANCELLED = "CANCELLED"
-CHANGED = "CHANGED"
+from signage.domain.model import (
+    ADDED,
+    ADDITIONAL,
+    CANCELLED,
+    CHANGED,
+    REGULAR,
+    REMOVED,
+    Period,
+    Ref,
+)
 
 
 def mark(old: Period | None, new: Period, day_known: bool) -> Period:

@@ -25,7 +25,8 @@ from flask import (
 from signage.domain.announcements import Announcement, new_id
 from signage.domain.announcements import from_json as announcement_from_json
 from signage.domain.announcements import to_json as announcement_to_json
-from signage.domain.plan import board_names, in_school_hours
+from signage.domain.board import board_names
+from signage.domain.calendar import in_school_hours
 from signage.domain.screens import (
     Display,
     display_from_json,

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from signage.config import LANGUAGES, PROFILES
 from signage.domain.announcements import MAX_TEXT_CHARS, STYLES, Announcement
+from signage.domain.board import BOARD_CATEGORIES, find_name
 from signage.domain.model import Snapshot
-from signage.domain.plan import BOARD_CATEGORIES, find_name
 from signage.domain.screens import BOARD_KINDS, Display
 from signage.views.params import THEMES
 

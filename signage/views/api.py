@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from signage.domain.plan import (
-    BOARD_CATEGORIES,
-    board_names,
-    change_rows,
-    display_day,
-    rows_for,
-)
+from signage.domain.board import BOARD_CATEGORIES, board_names
+from signage.domain.calendar import display_day
+from signage.domain.rows import change_rows, rows_for
 from signage.views.caching import page
 from signage.views.common import etag, local_now, snapshot_or_503, staff, visible
 from signage.views.context import runtime

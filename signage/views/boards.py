@@ -14,15 +14,17 @@ from signage.domain.announcements import (
     from_json,
     upstream_notices,
 )
-from signage.domain.board import KIND_ICONS, group_by_class, paginate, row_key, teacher_order
-from signage.domain.model import ChangeRow, Snapshot
-from signage.domain.plan import (
+from signage.domain.board import (
     BOARD_CATEGORIES,
-    change_rows,
-    day_rows,
-    display_day,
-    rows_for,
+    KIND_ICONS,
+    group_by_class,
+    paginate,
+    row_key,
+    teacher_order,
 )
+from signage.domain.calendar import display_day
+from signage.domain.model import ChangeRow, Snapshot
+from signage.domain.rows import change_rows, day_rows, rows_for
 from signage.domain.screens import Display
 from signage.views.caching import page
 from signage.views.common import etag, local_now, staff, visible

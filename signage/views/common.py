@@ -11,7 +11,7 @@ from datetime import datetime
 from flask import abort
 
 from signage.domain.model import ChangeRow, Snapshot
-from signage.domain.plan import for_public
+from signage.domain.privacy import for_public
 from signage.views.access import profile
 from signage.views.context import runtime
 

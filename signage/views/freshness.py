@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from signage.config import Settings
+from signage.domain.calendar import in_school_hours
 from signage.domain.model import Snapshot
-from signage.domain.plan import in_school_hours
 from signage.runtime import Runtime
 
 

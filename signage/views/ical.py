@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, request
 from icalendar import Calendar, Event, vDuration
 
+from signage.domain.board import BOARD_CATEGORIES
 from signage.domain.model import ChangeRow, Snapshot
-from signage.domain.plan import BOARD_CATEGORIES, day_rows, rows_for
+from signage.domain.rows import day_rows, rows_for
 from signage.views.common import etag, snapshot_or_503, visible
 from signage.views.context import runtime
 from signage.views.params import name_param

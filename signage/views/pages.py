@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from signage.domain.board import group_names
-from signage.domain.plan import board_names
+from signage.domain.board import board_names, group_names
 from signage.views.common import local_now, staff
 from signage.views.context import runtime
 from signage.views.params import day_param, lang_param, theme_param

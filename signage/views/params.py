@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 from flask import abort, g, request
 
+from signage.domain.board import BOARD_CATEGORIES, board_names, find_name
 from signage.domain.model import Snapshot
-from signage.domain.plan import BOARD_CATEGORIES, board_names, find_name
 from signage.views.i18n import LANGUAGES
 
 MAX_PARAM_CHARS = 64

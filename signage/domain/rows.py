@@ -1,4 +1,4 @@
-"""Pure domain rules: which periods are changes, how double periods merge, what a board shows.
+"""Change rows: which periods are changes, of which kinds, and how double periods merge.
 
 Contract: `change_rows(snapshot, day)` returns the day's change rows (DESIGN.md §3) sorted by
 time; regular, unchanged periods are not rows. Double periods merge by the WebUntis v3
@@ -8,13 +8,15 @@ adjacent units of the day's time grid (a break between them is allowed).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
+from signage.domain.board import natural_key
 from signage.domain.model import (
     ADDED,
+    ADDITIONAL,
+    CANCELLED,
     CATEGORIES,
     PERIOD_TYPES,
     REGULAR,
@@ -23,10 +25,6 @@ from signage.domain.model import (
     Period,
     Snapshot,
 )
-
-# Categories whose names have boards, and the query parameter that filters by them.
-BOARD_CATEGORIES = {"class": "classes", "room": "rooms", "teacher": "teachers"}
-SHORT_NAME_CHARS = 5  # names shorter than this are short names ("MÜL"), matched exactly
 
 # Periods that sit in the units of the day's time grid; a break supervision or a meeting may
 # start in a break, and must not split the double period around it.
@@ -103,8 +101,8 @@ def _kinds(group: Sequence[Period]) -> tuple[str, ...]:
     # Merged halves share status, type, exam and references; notes and links may differ.
     period = group[0]
     kinds = []
-    additional = period.status == "ADDITIONAL" or period.type == "ADDITIONAL_PERIOD"
-    if period.status == "CANCELLED":
+    additional = period.status == ADDITIONAL or period.type == "ADDITIONAL_PERIOD"
+    if period.status == CANCELLED:
         kinds.append("cancelled")
     elif additional:
         kinds.append("additional")
@@ -112,7 +110,7 @@ def _kinds(group: Sequence[Period]) -> tuple[str, ...]:
         kinds.append("exam")
     if any(p.related_period is not None for p in group):
         kinds.append("moved")
-    if period.status != "CANCELLED" and not additional:
+    if period.status != CANCELLED and not additional:
         # An additional period's references are all new, so it is not also a substitution.
         if _replaced(period, "teachers"):
             kinds.append("substitution")
@@ -180,102 +178,3 @@ def rows_for(rows: Iterable[ChangeRow], category: str, name: str) -> list[Change
     if category == "teachers":
         return [r for r in rows if name in r.teachers or name in r.original_teachers]
     raise ValueError(f"no boards for {category!r}")
-
-
-def board_names(snapshot: Snapshot, category: str) -> list[str]:
-    """Return the names that have boards in a category, in natural order (5a before 10a)."""
-    return sorted(set(snapshot.names.get(category, {}).values()), key=natural_key)
-
-
-def find_name(snapshot: Snapshot, category: str, wanted: str) -> str | None:
-    """Return the board name matching `wanted` (case-insensitive), or None when unknown."""
-    for name in board_names(snapshot, category):
-        if name.casefold() == wanted.casefold():
-            return name
-    return None
-
-
-def for_public(rows: Iterable[ChangeRow], names: Iterable[str] = (), *,
-               show_teachers: bool = False, show_notes: bool = False) -> list[ChangeRow]:
-    """Return the rows as a public screen may show them.
-
-    Teacher names go unless the school opted in to showing them (its teachers' short names);
-    planners' notes go unless it opted in to notes, and then any of `names` in a note
-    ("Vertretung durch MÜL") becomes "…" unless teacher names may show anyway.
-    """
-    patterns = _name_patterns(names)
-
-    def note(text: str) -> str:
-        if not show_notes:
-            return ""
-        if show_teachers:
-            return text
-        for pattern in patterns:
-            text = pattern.sub("…", text)
-        return text
-
-    if show_teachers:
-        return [replace(r, text=note(r.text)) for r in rows]
-    return [replace(r, teachers=(), original_teachers=(), text=note(r.text)) for r in rows]
-
-
-def _name_patterns(names: Iterable[str]) -> list[re.Pattern[str]]:
-    """Return patterns that find teacher names in a note: a short name ("DIE", "MÜL") exactly,
-    as it is also a word ("die"); a longer one in any case and with a genitive s
-    ("Zwackelmanns Kurs")."""
-    words = sorted({n.strip() for n in names if n.strip()}, key=len, reverse=True)
-    short = [w for w in words if len(w) < SHORT_NAME_CHARS]
-    long_ = [w for w in words if len(w) >= SHORT_NAME_CHARS]
-    patterns = []
-    if long_:
-        alternatives = "|".join(map(re.escape, long_))
-        patterns.append(re.compile(rf"(?<![^\W_])(?:{alternatives})(?:'?s)?(?![^\W_])",
-                                   re.IGNORECASE))
-    if short:
-        alternatives = "|".join(map(re.escape, short))
-        patterns.append(re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])"))
-    return patterns
-
-
-def natural_key(name: str) -> tuple:
-    """Return a sort key that orders embedded numbers by value ("5a" < "10a")."""
-    return tuple(
-        (0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
-        for part in re.split(r"(\d+)", name)
-        if part
-    )
-
-
-def has_periods(snapshot: Snapshot | None, day: date) -> bool:
-    """Tell whether the snapshot holds any period on `day` (a school day)."""
-    return snapshot is not None and day in snapshot.last_end_by_day
-
-
-def in_school_hours(
-    local_now: datetime, hours: tuple[time, time], snapshot: Snapshot | None
-) -> bool:
-    """Tell whether `local_now` (school-local) lies in school hours on a day with periods.
-
-    Without a snapshot yet, any time within the hours counts: better to poll than to wait.
-    """
-    begin, end = hours
-    if not begin <= local_now.time() < end:
-        return False
-    return snapshot is None or has_periods(snapshot, local_now.date())
-
-
-def display_day(snapshot: Snapshot | None, local_now: datetime, switch_at: time) -> date:
-    """Return the day boards show: today, or the next school day after `switch_at` or after
-    today's last period; days without periods (weekends, holidays) are skipped within the
-    window. `local_now` is school-local."""
-    today = local_now.date()
-    if snapshot is None:
-        return today
-    last_end = snapshot.last_end_by_day.get(today)
-    over = local_now.time() >= switch_at or (last_end is not None and local_now >= last_end)
-    day = today + timedelta(days=1) if over or last_end is None else today
-    while day <= snapshot.window_end:
-        if has_periods(snapshot, day):
-            return day
-        day += timedelta(days=1)
-    return today

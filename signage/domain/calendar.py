@@ -1,0 +1,42 @@
+"""The school calendar: days with periods, school hours, and the day boards show."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from signage.domain.model import Snapshot
+
+
+def has_periods(snapshot: Snapshot | None, day: date) -> bool:
+    """Tell whether the snapshot holds any period on `day` (a school day)."""
+    return snapshot is not None and day in snapshot.last_end_by_day
+
+
+def in_school_hours(
+    local_now: datetime, hours: tuple[time, time], snapshot: Snapshot | None
+) -> bool:
+    """Tell whether `local_now` (school-local) lies in school hours on a day with periods.
+
+    Without a snapshot yet, any time within the hours counts: better to poll than to wait.
+    """
+    begin, end = hours
+    if not begin <= local_now.time() < end:
+        return False
+    return snapshot is None or has_periods(snapshot, local_now.date())
+
+
+def display_day(snapshot: Snapshot | None, local_now: datetime, switch_at: time) -> date:
+    """Return the day boards show: today, or the next school day after `switch_at` or after
+    today's last period; days without periods (weekends, holidays) are skipped within the
+    window. `local_now` is school-local."""
+    today = local_now.date()
+    if snapshot is None:
+        return today
+    last_end = snapshot.last_end_by_day.get(today)
+    over = local_now.time() >= switch_at or (last_end is not None and local_now >= last_end)
+    day = today + timedelta(days=1) if over or last_end is None else today
+    while day <= snapshot.window_end:
+        if has_periods(snapshot, day):
+            return day
+        day += timedelta(days=1)
+    return today

@@ -1,0 +1,54 @@
+"""Privacy: what a public screen may show of a row (no teacher names, no planners' notes, unless
+the school opted in; names inside notes blanked)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+
+from signage.domain.model import ChangeRow
+
+SHORT_NAME_CHARS = 5  # names shorter than this are short names ("MÜL"), matched exactly
+
+
+def for_public(rows: Iterable[ChangeRow], names: Iterable[str] = (), *,
+               show_teachers: bool = False, show_notes: bool = False) -> list[ChangeRow]:
+    """Return the rows as a public screen may show them.
+
+    Teacher names go unless the school opted in to showing them (its teachers' short names);
+    planners' notes go unless it opted in to notes, and then any of `names` in a note
+    ("Vertretung durch MÜL") becomes "…" unless teacher names may show anyway.
+    """
+    patterns = _name_patterns(names)
+
+    def note(text: str) -> str:
+        if not show_notes:
+            return ""
+        if show_teachers:
+            return text
+        for pattern in patterns:
+            text = pattern.sub("…", text)
+        return text
+
+    if show_teachers:
+        return [replace(r, text=note(r.text)) for r in rows]
+    return [replace(r, teachers=(), original_teachers=(), text=note(r.text)) for r in rows]
+
+
+def _name_patterns(names: Iterable[str]) -> list[re.Pattern[str]]:
+    """Return patterns that find teacher names in a note: a short name ("DIE", "MÜL") exactly,
+    as it is also a word ("die"); a longer one in any case and with a genitive s
+    ("Zwackelmanns Kurs")."""
+    words = sorted({n.strip() for n in names if n.strip()}, key=len, reverse=True)
+    short = [w for w in words if len(w) < SHORT_NAME_CHARS]
+    long_ = [w for w in words if len(w) >= SHORT_NAME_CHARS]
+    patterns = []
+    if long_:
+        alternatives = "|".join(map(re.escape, long_))
+        patterns.append(re.compile(rf"(?<![^\W_])(?:{alternatives})(?:'?s)?(?![^\W_])",
+                                   re.IGNORECASE))
+    if short:
+        alternatives = "|".join(map(re.escape, short))
+        patterns.append(re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])"))
+    return patterns
