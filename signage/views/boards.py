@@ -3,6 +3,7 @@ If-None-Match; a matching ETag is answered 304 before anything is rendered."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlencode
 
@@ -63,6 +64,37 @@ def teacher_board(name: str):
     return render_board("teacher", name)
 
 
+@dataclass(frozen=True)
+class BoardRequest:
+    """What one board request asks for: the board, and how to show it (a display's own
+    settings, or the query string's)."""
+
+    kind: str  # overview, class, room, teacher
+    raw_name: str | None  # as asked; the board's name once checked against the timetable
+    lang: str
+    theme: str
+    view: str  # "day" (every period) or "changes"
+    rows_per_page: int
+    part: bool  # the board region only (a kiosk's poll)
+
+    @classmethod
+    def of(cls, kind: str, raw_name: str | None, display: Display | None) -> BoardRequest:
+        """Return the request: a display's settings replace the query's."""
+        part = param("part") == "board"
+        if display is not None:
+            g.lang = display.language
+            view = "changes" if display.params.get("view") == "changes" else "day"
+            return cls(kind, raw_name, display.language, display.theme, view,
+                       int(display.params.get("rows") or DEFAULT_ROWS), part)
+        view = "changes" if param("view") == "changes" else "day"
+        return cls(kind, raw_name, lang_param() or runtime().settings.language, theme_param(),
+                   view, _rows_param(), part)
+
+    @property
+    def template(self) -> str:
+        return "_board_region.html" if self.part else "board.html"
+
+
 def render_board(kind: str, raw_name: str | None, display: Display | None = None):
     """Answer a board: 304 when the kiosk's ETag still holds, else the page or its region.
 
@@ -74,31 +106,23 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
     version, snapshot = rt.store.current()
     fresh = freshness(rt, snapshot)
     now = local_now()
-    if display is not None:
-        g.lang = display.language
-        lang, theme = display.language, display.theme
-        view = "changes" if display.params.get("view") == "changes" else "day"
-        rows_per_page = int(display.params.get("rows") or DEFAULT_ROWS)
-    else:
-        lang, theme = lang_param() or rt.settings.language, theme_param()
-        view = "changes" if param("view") == "changes" else "day"
-        rows_per_page = _rows_param()
-    part = param("part") == "board"
+    board = BoardRequest.of(kind, raw_name, display)
     notices = notices_for(kind, raw_name, display, snapshot)
-    if snapshot is None:
-        return _render_empty(kind, raw_name, fresh, theme, part, _poll(), notices)
+    if snapshot is None:  # before the first sync: a board that says data is coming, and polls
+        html = render_template(board.template, **_context(board, fresh, notices, 0))
+        return Response(html, status=503, headers={"Retry-After": "5"})
     name = name_param(snapshot, kind, raw_name) if raw_name is not None else None
     day = day_param(display_day(snapshot, now, rt.settings.switch_day_at))
     # The page and its board region share one ETag: the kiosk script starts from the page's.
     # Now/next marks move with the clock; the kiosk script keeps them current between syncs.
-    tag = etag(version, fresh.last_success, fresh.stale_after_s, day, kind, name, view,
-               rows_per_page, lang, theme, request.path,
+    tag = etag(version, fresh.last_success, fresh.stale_after_s, day, kind, name, board.view,
+               board.rows_per_page, board.lang, board.theme, request.path,
                [(a.id, a.text, a.style) for a in notices])  # a new message is a new answer
     if tag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
         return Response(status=304, headers={"ETag": f'"{tag}"'})
-    html = page(rt.gate, f"{tag}:{'part' if part else 'page'}", lambda: _render(
-        kind, name, day, view, rows_per_page, part, theme, tag, snapshot, fresh, now,
-        {**_poll(), "notices": notices, "version": version}))
+    html = page(rt.gate, f"{tag}:{'part' if board.part else 'page'}", lambda: render_template(
+        board.template, **_day_context(board, name, day, snapshot, now, tag,
+                                       _context(board, fresh, notices, version))))
     response = Response(html)
     response.set_etag(tag)
     response.cache_control.no_cache = True
@@ -115,21 +139,28 @@ def notices_for(kind: str, name: str | None, display: Display | None,
     return chosen + upstream_notices(snapshot.messages if snapshot is not None else ())
 
 
-def _render(kind, name, day, view, rows_per_page, part, theme, tag, snapshot, fresh, now,
-            poll) -> str:
-    rt = runtime()
-    rows = _rows(snapshot, kind, name, day, view)
-    context = {**poll,
-        "kind": kind, "name": name, "day": day, "theme": theme,
-        "title": f"{BOARD_TITLES[kind]} {name}" if name else BOARD_TITLES[kind],
-        "school": snapshot.school, "fresh": fresh, "tz": rt.settings.tz,
-        "icons": KIND_ICONS, "words": KIND_WORDS, "row_key": row_key, "view": view,
-        "in_window": snapshot.covers(day), "rows": rows,
-        "pages": paginate(group_by_class(rows), rows_per_page) if kind == "overview" else None,
-        "today": day == now.date(), "etag": f'"{tag}"', "rows_per_page": rows_per_page,
-        "now": _now_and_next(rows, now) if day == now.date() else (None, None),
-    }
-    return render_template("_board_region.html" if part else "board.html", **context)
+def _context(board: BoardRequest, fresh, notices: list[Announcement], version: int) -> dict:
+    """Return what every board page needs, with or without data."""
+    return {**_poll(), "notices": notices, "version": version, "kind": board.kind,
+            "name": board.raw_name, "theme": board.theme, "view": board.view,
+            "title": BOARD_TITLES[board.kind], "school": "", "fresh": fresh,
+            "tz": runtime().settings.tz, "icons": KIND_ICONS, "words": KIND_WORDS,
+            "row_key": row_key, "rows_per_page": board.rows_per_page, "rows": None,
+            "pages": None, "day": None, "in_window": True, "now": (None, None),
+            "today": False, "etag": None}
+
+
+def _day_context(board: BoardRequest, name: str | None, day: date, snapshot: Snapshot,
+                 now: datetime, tag: str, context: dict) -> dict:
+    """Return the context of a board with data: one day's rows (paged on the overview)."""
+    rows = _rows(snapshot, board.kind, name, day, board.view)
+    today = day == now.date()
+    return {**context, "name": name, "day": day, "school": snapshot.school, "rows": rows,
+            "title": f"{BOARD_TITLES[board.kind]} {name}" if name else context["title"],
+            "in_window": snapshot.covers(day), "today": today, "etag": f'"{tag}"',
+            "pages": (paginate(group_by_class(rows), board.rows_per_page)
+                      if board.kind == "overview" else None),
+            "now": _now_and_next(rows, now) if today else (None, None)}
 
 
 def _poll() -> dict:
@@ -141,19 +172,6 @@ def _poll_url() -> str:
     """Return this board's URL for the kiosk's polls: the same parameters, plus part=board."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "part"]
     return f"{request.path}?{urlencode([*args, ('part', 'board')])}"
-
-
-def _render_empty(kind: str, raw_name: str | None, fresh, theme: str, part: bool, poll: dict,
-                  notices: list[Announcement]):
-    """Before the first sync: a board that says data is coming, and keeps polling."""
-    html = render_template("_board_region.html" if part else "board.html", notices=notices,
-                           version=0,
-                           kind=kind, name=raw_name, rows=None, pages=None,
-                           title=BOARD_TITLES[kind], school="", fresh=fresh, theme=theme,
-                           day=None, icons=KIND_ICONS, words=KIND_WORDS, row_key=row_key,
-                           view="day", in_window=True, now=(None, None), today=False,
-                           tz=runtime().settings.tz, etag=None, **poll)
-    return Response(html, status=503, headers={"Retry-After": "5"})
 
 
 def _rows(snapshot: Snapshot, kind: str, name: str | None, day: date,
