@@ -188,10 +188,8 @@ def engine(source: UntisSource, store: MemoryStore) -> SyncEngine:
 def app(fake: FakeUntis, clock: Clock, engine: SyncEngine, tmp_path):
     """The app on the untis source pointed at `fake`, its store filled by one real sync cycle."""
     application = create_app({**untis_settings(fake), "DAYS_AHEAD": 2, "DEFAULT_PROFILE": "staff",
-                              "STATE_FILE": str(tmp_path / "state.json")})
-    rt = application.extensions["signage"]
-    rt.clock = clock
-    rt.store = engine.store
+                              "STATE_FILE": str(tmp_path / "state.json")},
+                             clock=clock, store=engine.store)
     result = engine.run_cycle(clock())
     assert result.outcome == "full", result
     return application
@@ -219,9 +217,7 @@ def changed(app, fake, clock, engine):
 def public_client(fake, clock, engine, tmp_path):
     """A client of the app in the default (public) profile, on the same store as `app`."""
     app = create_app({**untis_settings(fake), "DAYS_AHEAD": 2,
-                      "STATE_FILE": str(tmp_path / "state.json")})
-    app.extensions["signage"].clock = clock
-    app.extensions["signage"].store = engine.store
+                      "STATE_FILE": str(tmp_path / "state.json")}, clock=clock, store=engine.store)
     return app.test_client()
 
 

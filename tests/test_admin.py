@@ -48,9 +48,7 @@ def admin_app(fake, clock, engine, tmp_path):
     app = create_app({**untis_settings(fake), "DAYS_AHEAD": 2,
                       "ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD, CHEAP),
                       "STAFF_PASSWORD_HASH": generate_password_hash(STAFF_PASSWORD, CHEAP),
-                      "STATE_FILE": str(tmp_path / "state.json")})
-    app.extensions["signage"].clock = clock
-    app.extensions["signage"].store = engine.store
+                      "STATE_FILE": str(tmp_path / "state.json")}, clock=clock, store=engine.store)
     assert engine.run_cycle(clock()).outcome == "full"
     return app
 
@@ -358,8 +356,8 @@ def test_displays_survive_a_restart_in_embedded_mode(admin, admin_app, fake, tmp
     display_id = new_display(admin, name="Aula")
     kiosk = admin_app.test_client()
     pair(admin, kiosk, display_id)
-    restarted = create_app({**untis_settings(fake), "STATE_FILE": str(tmp_path / "state.json")})
-    restarted.extensions["signage"].store = admin_app.extensions["signage"].store
+    restarted = create_app({**untis_settings(fake), "STATE_FILE": str(tmp_path / "state.json")},
+                           store=admin_app.extensions["signage"].store)
     client = restarted.test_client()
     client.set_cookie("signage_display", kiosk.get_cookie("signage_display").value)
     assert "theme-dark" in client.get("/display").get_data(as_text=True)

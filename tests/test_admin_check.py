@@ -55,9 +55,8 @@ def test_a_refused_secret_is_reported_on_the_page_without_the_secret(fake, clock
     wrong = "not-the-secret-0815"
     app = create_app({**untis_settings(fake), "UNTIS_CLIENT_SECRET": wrong,
                       "ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD, CHEAP),
-                      "STATE_FILE": str(tmp_path / "state.json")})
+                      "STATE_FILE": str(tmp_path / "state.json")}, clock=clock)
     rt = app.extensions["signage"]
-    rt.clock = clock
     browser = Admin(app.test_client())
     browser.login()
     browser.post("/admin/check")

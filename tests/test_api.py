@@ -199,9 +199,8 @@ def test_a_wrong_method_answers_405_with_allow(client):
 
 
 def test_healthz_allows_the_longer_idle_interval_outside_school_hours(fake, clock, engine):
-    app = create_app(untis_settings(fake))
+    app = create_app(untis_settings(fake), clock=clock, store=engine.store)
     rt = app.extensions["signage"]
-    rt.clock, rt.store = clock, engine.store
     clock.set_local(datetime.combine(MONDAY, time(18, 0)))
     engine.run_cycle(clock())
     client = app.test_client()

@@ -247,9 +247,8 @@ def test_the_sync_process_takes_the_limits_from_the_settings_and_records_no_paus
         fake, clock):
     settings = {**untis_settings(fake), "UNTIS_CLIENT_SECRET": WRONG_SECRET, "DAYS_AHEAD": 2,
                 "AUTH_FAILURE_LIMIT": 2, "AUTH_PAUSE_SECONDS": 600}
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     rt = app.extensions["signage"]
-    rt.clock = clock
     process = build_sync(rt)
     try:
         assert (process.engine.auth_failure_limit, process.engine.auth_pause_s) == (2, 600)

@@ -190,8 +190,7 @@ def test_boards_speak_four_languages(client, changed, lang, words):
 
 
 def test_the_default_language_comes_from_the_settings(fake, clock, engine, changed):
-    app = create_app({**untis_settings(fake), "LANGUAGE": "nl"})
-    app.extensions["signage"].clock, app.extensions["signage"].store = clock, engine.store
+    app = create_app({**untis_settings(fake), "LANGUAGE": "nl"}, clock=clock, store=engine.store)
     assert "Roosterwijzigingen" in app.test_client().get("/board/overview").get_data(as_text=True)
 
 
@@ -240,9 +239,8 @@ def test_a_teacher_named_in_a_note_stays_hidden_in_the_public_profile(public_cli
         text = public_client.get(path).get_data(as_text=True)
         assert "MÜL" not in text and "M\\u00dcL" not in text, path
         assert "Vertretung durch" not in text, path  # notes stay off public screens by default
-    opted_in = create_app({**untis_settings(fake), "DAYS_AHEAD": 2, "PUBLIC_NOTES": "true"})
-    opted_in.extensions["signage"].clock = clock
-    opted_in.extensions["signage"].store = engine.store
+    opted_in = create_app({**untis_settings(fake), "DAYS_AHEAD": 2, "PUBLIC_NOTES": "true"},
+                          clock=clock, store=engine.store)
     page = opted_in.test_client().get("/board/overview").get_data(as_text=True)
     assert "Vertretung durch …, Raum R101" in page and "MÜL" not in page
 
@@ -290,8 +288,7 @@ def test_workers_share_rendered_boards_through_redis(fake, clock, engine, redis_
     for _ in range(2):
         worker = create_app({**untis_settings(fake), "REDIS_URL": redis_url,
                              "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2,
-                             "COPY_DIR": str(tmp_path)})
-        worker.extensions["signage"].clock = clock
+                             "COPY_DIR": str(tmp_path)}, clock=clock)
         apps.append(worker)
     store = apps[0].extensions["signage"].store
     assert isinstance(store, RedisStore)
@@ -301,4 +298,4 @@ def test_workers_share_rendered_boards_through_redis(fake, clock, engine, redis_
         assert _renders(apps[1], "/board/class/5a") == []  # rendered once, for both workers
     finally:
         for worker in apps:
-            worker.extensions["signage"].store.client.close()
+            worker.extensions["signage"].store.close()

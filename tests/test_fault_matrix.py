@@ -226,20 +226,19 @@ def world_of(tmp_path, redis_url, redis_prefix):
         fake.start()
         closers.append(fake.stop)
         port = int(fake.url.rsplit(":", 1)[1])
+        # The app's store waits for Redis's change notice before it reads again; this test
+        # checks the boards right after each cycle, so it reads Redis itself each time.
+        reader = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+        writer = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+        closers.extend([reader.close, writer.close])
         app = create_app({**untis_settings(fake), "REDIS_URL": redis_url,
                           "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2,
                           "DEFAULT_PROFILE": "staff", "REFRESH_SECONDS": TICK_S,
                           "IDLE_REFRESH_SECONDS": 900, "AUTH_PAUSE_SECONDS": 600,
                           "STATE_FILE": str(tmp_path / "state.json"),
-                          "COPY_DIR": str(tmp_path), **row.settings})
+                          "COPY_DIR": str(tmp_path), **row.settings},
+                         clock=ours, store=RedisStore(reader, redis_prefix))
         rt = app.extensions["signage"]
-        rt.clock = ours
-        # The app's store waits for Redis's change notice before it reads again; this test
-        # checks the boards right after each cycle, so it reads Redis itself each time.
-        reader = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
-        writer = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
-        closers.extend([reader.close, writer.close, rt.store.close])
-        rt.store = RedisStore(reader, redis_prefix)
         settings = rt.settings
         # Short timeouts, so a hang costs a second, not half a minute.
         session = make_session(connect_timeout_s=0.5, read_timeout_s=0.3, backoff_factor_s=0.01)

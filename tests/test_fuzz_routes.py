@@ -158,9 +158,7 @@ def clients(synced, tmp_path_factory) -> Iterator[dict[str, FlaskClient]]:
 
     def make(label: str, store=store, **settings: Any) -> FlaskClient:
         app = create_app({**upstream, "DAYS_AHEAD": 7, "STATE_FILE": str(folder / f"{label}.json"),
-                          **settings})
-        app.extensions["signage"].clock = clock
-        app.extensions["signage"].store = store
+                          **settings}, clock=clock, store=store)
         return app.test_client(use_cookies=False)
 
     made = {"public": make("public"), "staff": make("staff", DEFAULT_PROFILE="staff"),
@@ -365,9 +363,8 @@ def admin(synced, tmp_path_factory):
     store, clock, upstream = synced
     app = create_app({**upstream, **password_settings(), "SECRET_KEY": "k" * 32,
                       "DAYS_AHEAD": 7,
-                      "STATE_FILE": str(tmp_path_factory.mktemp("admin") / "state.json")})
-    app.extensions["signage"].clock = clock
-    app.extensions["signage"].store = store
+                      "STATE_FILE": str(tmp_path_factory.mktemp("admin") / "state.json")},
+                     clock=clock, store=store)
     client = app.test_client()
     assert log_in(client, ADMIN_PASSWORD).status_code == 302
     return app, client
@@ -410,8 +407,8 @@ def test_hand_picked_admin_form_fields(admin, clients):
 def test_the_login_target_never_breaks_the_redirect(synced, tmp_path_factory):
     store, clock, upstream = synced
     app = create_app({**upstream, **password_settings(), "SECRET_KEY": "k" * 32,
-                      "STATE_FILE": str(tmp_path_factory.mktemp("login") / "state.json")})
-    app.extensions["signage"].store = store
+                      "STATE_FILE": str(tmp_path_factory.mktemp("login") / "state.json")},
+                     store=store)
     targets = [*NASTY, "/%0d%0aSet-Cookie:x", "/\x00", "/\x0b/evil.example",
                "/\r\nSet-Cookie: x=1", "/a\nb", "/%0Aa",
                "/[", "/é?x=ü#frag", "/" + "a" * 10_000, "/\\evil.example", "/\t/evil.example",

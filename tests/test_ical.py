@@ -199,9 +199,9 @@ def test_before_the_first_sync_the_feed_answers_503(fake):
 
 def test_an_etag_from_before_a_restart_does_not_match(client, fake, clock, engine):
     first = client.get("/ical/class/5a.ics")
-    restarted = create_app({**untis_settings(fake), "DAYS_AHEAD": 2, "DEFAULT_PROFILE": "staff"})
+    restarted = create_app({**untis_settings(fake), "DAYS_AHEAD": 2, "DEFAULT_PROFILE": "staff"},
+                           clock=clock)
     rt = restarted.extensions["signage"]
-    rt.clock = clock
     clock.advance(minutes=1)
     SyncEngine(engine.source, rt.store, TZ, 2, SCHEDULE).run_cycle(clock())
     assert rt.store.version() == 1  # the same version number as before the restart

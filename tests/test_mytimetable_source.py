@@ -582,9 +582,7 @@ def test_a_university_room_day_on_the_room_board(clock, session, tmp_path):
     finally:
         fake.stop()
     app = create_app({"DEFAULT_PROFILE": "staff", "LANGUAGE": "en",
-                      "STATE_FILE": str(tmp_path / "s.json")})
-    app.extensions["signage"].store = engine.store
-    app.extensions["signage"].clock = clock
+                      "STATE_FILE": str(tmp_path / "s.json")}, store=engine.store, clock=clock)
     client = app.test_client()
     page = client.get(f"/board/room/{quote('Bungehuis K.04')}?date={MONDAY}")
     assert page.status_code == 200

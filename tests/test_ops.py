@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-import redis
-
 from signage import create_app
 from signage.demo.server import Fault
+from signage.store.redis_store import RedisStore
 from signage.sync.scheduler import build_sync
 from tests.conftest import untis_settings
 
@@ -15,9 +14,8 @@ SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)+\})? (\d+(\.\d+)?|N
 
 
 def synced_app(fake, clock, **settings):
-    app = create_app({**untis_settings(fake), "DAYS_AHEAD": 2, **settings})
+    app = create_app({**untis_settings(fake), "DAYS_AHEAD": 2, **settings}, clock=clock)
     rt = app.extensions["signage"]
-    rt.clock = clock
     process = build_sync(rt)
     return app, process
 
@@ -73,8 +71,7 @@ def test_with_redis_every_process_sees_the_same_history_and_leader(fake, clock, 
     app, process = synced_app(fake, clock, REDIS_URL=redis_url, REDIS_PREFIX=redis_prefix,
                               COPY_DIR=str(tmp_path))
     worker = create_app({**untis_settings(fake), "REDIS_URL": redis_url,
-                         "REDIS_PREFIX": redis_prefix, "COPY_DIR": str(tmp_path)})
-    worker.extensions["signage"].clock = clock
+                         "REDIS_PREFIX": redis_prefix, "COPY_DIR": str(tmp_path)}, clock=clock)
     try:
         process.tick(clock())
         text = worker.test_client().get("/metrics").get_data(as_text=True)
@@ -85,5 +82,5 @@ def test_with_redis_every_process_sees_the_same_history_and_leader(fake, clock, 
         process.close()
         for app_ in (app, worker):
             store = app_.extensions["signage"].store
-            if isinstance(store.client, redis.Redis):
-                store.client.close()
+            if isinstance(store, RedisStore):
+                store.close()

@@ -118,9 +118,8 @@ def make_app(school, tmp_path):
 
     def make(**settings) -> Flask:
         app = create_app({**upstream, "DAYS_AHEAD": 2,
-                          "STATE_FILE": str(tmp_path / "state.json"), **settings})
-        app.extensions["signage"].clock = clock
-        app.extensions["signage"].store = store
+                          "STATE_FILE": str(tmp_path / "state.json"), **settings},
+                         clock=clock, store=store)
         return app
     return make
 

@@ -77,11 +77,9 @@ def test_a_screen_paired_through_one_worker_is_known_to_another(fake, clock, eng
               "COPY_DIR": str(tmp_path),
               "ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD, CHEAP),
               "SECRET_KEY": "a shared key of the workers"}
-    workers = [create_app(config), create_app(config)]
+    workers = [create_app(config, clock=clock), create_app(config, clock=clock)]
     engine.store = workers[0].extensions["signage"].store
     assert engine.run_cycle(clock()).outcome == "full"
-    for app in workers:
-        app.extensions["signage"].clock = clock
     admin = Admin(workers[0].test_client())
     admin.login()
     display_id = new_display(admin, name="Mensa")
@@ -114,8 +112,7 @@ def test_a_worker_starting_while_redis_is_away_still_knows_the_paired_screens(
               "ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD, CHEAP),
               "SECRET_KEY": "a shared key of the workers", "COPY_DIR": str(tmp_path / "copy")}
     try:
-        worker = create_app(config)
-        worker.extensions["signage"].clock = clock
+        worker = create_app(config, clock=clock)
         engine.store = worker.extensions["signage"].store
         assert engine.run_cycle(clock()).outcome == "full"
         admin = Admin(worker.test_client())
@@ -126,8 +123,7 @@ def test_a_worker_starting_while_redis_is_away_still_knows_the_paired_screens(
         before = kiosk.get("/display?part=board")  # this host saves its copies
         assert before.status_code == 200 and 'data-version="1"' in before.get_data(as_text=True)
         server.stop()
-        started = create_app(config)  # a worker (re)started during the outage
-        started.extensions["signage"].clock = clock
+        started = create_app(config, clock=clock)  # a worker (re)started during the outage
         screen = started.test_client()
         screen.set_cookie("signage_display", token)
         poll = screen.get("/display?part=board")

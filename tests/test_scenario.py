@@ -207,9 +207,8 @@ def test_the_boards_are_the_same_whichever_source_fed_them(clock, session, tmp_p
     for name in STAGES:
         engine, stage = run_scenario(name, clock, session)
         stage.fake.stop()
-        app = create_app({"DEFAULT_PROFILE": "staff", "STATE_FILE": str(tmp_path / "s.json")})
-        app.extensions["signage"].store = engine.store
-        app.extensions["signage"].clock = clock
+        app = create_app({"DEFAULT_PROFILE": "staff", "STATE_FILE": str(tmp_path / "s.json")},
+                         store=engine.store, clock=clock)
         client = app.test_client()
         pages[name] = [_content(client.get(f"/board/{board}?date={MONDAY}&part=board"))
                        for board in ("overview", "class/5a", "class/5b", "room/Bio1")]

@@ -13,9 +13,8 @@ from tests.conftest import untis_settings
 
 @pytest.mark.slow
 def test_the_background_job_syncs_every_refresh_interval(fake, clock):
-    app = create_app({**untis_settings(fake), "REFRESH_SECONDS": 1})
+    app = create_app({**untis_settings(fake), "REFRESH_SECONDS": 1}, clock=clock)
     rt = app.extensions["signage"]
-    rt.clock = clock
     process = build_sync(rt)
     scheduler = start_background(rt, process)
     try:
@@ -34,9 +33,8 @@ def test_the_background_job_syncs_every_refresh_interval(fake, clock):
 
 
 def test_the_demo_source_starts_its_own_loopback_upstream(clock):
-    app = create_app({})
+    app = create_app({}, clock=clock)
     rt = app.extensions["signage"]
-    rt.clock = clock
     process = build_sync(rt)
     try:
         result = process.engine.run_cycle(clock())

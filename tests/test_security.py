@@ -96,9 +96,8 @@ def make_app(school, tmp_path):
 
     def make(store=store, **settings) -> Flask:
         app = create_app({**upstream, "DAYS_AHEAD": 2,
-                          "STATE_FILE": str(tmp_path / "state.json"), **settings})
-        app.extensions["signage"].clock = clock
-        app.extensions["signage"].store = store
+                          "STATE_FILE": str(tmp_path / "state.json"), **settings},
+                         clock=clock, store=store)
         return app
     return make
 
@@ -515,8 +514,7 @@ def test_secrets_reach_no_response_and_no_log_line(tmp_path, caplog):
     try:
         app = create_app({**untis_settings(fake), **hashes, "SECRET_KEY": SECRET_KEY,
                           "DAYS_AHEAD": 2, "REFRESH_SECONDS": 60,
-                          "STATE_FILE": str(tmp_path / "state.json")})
-        app.extensions["signage"].clock = clock
+                          "STATE_FILE": str(tmp_path / "state.json")}, clock=clock)
         runner = app.test_cli_runner()
         outputs = [runner.invoke(args=["signage", "sync", "--once"])]
         fake.expire_tokens()  # the next cycle meets a 401 and renews its token

@@ -55,11 +55,11 @@ class Redises:
                                   **options))
         return self.watches[-1]
 
-    def app(self, fake) -> Flask:
+    def app(self, fake, clock) -> Flask:
         """Return a worker's app on this server (closed at the end like the stores)."""
         app = create_app({**untis_settings(fake), "REDIS_URL": self.server.url,
                           "REDIS_PREFIX": "p", "DAYS_AHEAD": 2,
-                          "COPY_DIR": str(self.server.folder)})
+                          "COPY_DIR": str(self.server.folder)}, clock=clock)
         store = app.extensions["signage"].store
         self.closers.append(store.close)
         self.watches.append(store._watch)
@@ -330,8 +330,7 @@ def test_a_reader_never_goes_back_to_an_older_version(make, source, clock):
 def test_a_board_answered_304_or_from_the_render_cache_costs_no_redis_command(
         server, make, source, clock, fake):
     SyncEngine(source, make.store(watched=False), TZ, 2, SCHEDULE).run_cycle(clock())
-    app = make.app(fake)
-    app.extensions["signage"].clock = clock
+    app = make.app(fake, clock)
     client = app.test_client()
     first = client.get("/board/overview")
     assert first.status_code == 200
@@ -348,8 +347,7 @@ def test_a_board_answered_304_or_from_the_render_cache_costs_no_redis_command(
 def test_requests_for_a_page_being_rendered_wait_for_that_render(server, make, source, clock,
                                                                  fake):
     SyncEngine(source, make.store(watched=False), TZ, 2, SCHEDULE).run_cycle(clock())
-    app = make.app(fake)
-    app.extensions["signage"].clock = clock
+    app = make.app(fake, clock)
     assert app.test_client().get("/robots.txt").status_code == 200
     renders: list[str] = []
     start = threading.Barrier(8)

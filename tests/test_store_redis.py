@@ -95,8 +95,8 @@ def test_the_app_reads_the_redis_store(source, redis_url, redis_prefix, clock, f
                                        tmp_path):
     SyncEngine(source, store_at(redis_url, redis_prefix), TZ, 2, SCHEDULE).run_cycle(clock())
     app = create_app({**untis_settings(fake), "REDIS_URL": redis_url,
-                      "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2, "COPY_DIR": str(tmp_path)})
-    app.extensions["signage"].clock = clock
+                      "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2, "COPY_DIR": str(tmp_path)},
+                     clock=clock)
     client = app.test_client()
     assert client.get("/api/v1/classes").get_json() == ["5a", "5b", "10a"]
     assert client.get("/healthz").status_code == 200
@@ -109,8 +109,8 @@ def test_workers_serve_their_copy_while_redis_is_down(source, fake, clock, tmp_p
         engine = SyncEngine(source, writer, TZ, 2, SCHEDULE)
         engine.run_cycle(clock())
         app = create_app({**untis_settings(fake), "REDIS_URL": server.url,
-                          "REDIS_PREFIX": "outage", "DAYS_AHEAD": 2, "COPY_DIR": str(tmp_path)})
-        app.extensions["signage"].clock = clock
+                          "REDIS_PREFIX": "outage", "DAYS_AHEAD": 2, "COPY_DIR": str(tmp_path)},
+                         clock=clock)
         client = app.test_client()
         assert client.get("/board/overview").status_code == 200
         server.stop()
@@ -163,12 +163,12 @@ def test_a_worker_restarted_during_an_upstream_outage_serves_the_last_snapshot(
     upstream = untis_settings(fake)
     fake.stop()  # the upstream is gone; a worker (re)starts now
     worker = create_app({**upstream, "REDIS_URL": redis_url,
-                         "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2, "COPY_DIR": str(tmp_path)})
-    worker.extensions["signage"].clock = clock
+                         "REDIS_PREFIX": redis_prefix, "DAYS_AHEAD": 2, "COPY_DIR": str(tmp_path)},
+                        clock=clock)
     client = worker.test_client()
     assert client.get("/api/v1/classes").get_json() == ["5a", "5b", "10a"]
     assert client.get("/board/class/5a").status_code == 200
-    worker.extensions["signage"].store.client.close()
+    worker.extensions["signage"].store.close()
 
 
 def test_a_snapshot_of_another_schema_is_refused_with_a_clear_log_line(redis_url, redis_prefix,
@@ -195,13 +195,12 @@ def test_a_redis_restarted_empty_gets_the_snapshot_back_without_any_upstream_cha
         assert engine.run_cycle(clock()).outcome == "delta"  # nothing changed upstream
         worker = create_app({**untis_settings(fake), "REDIS_URL": server.url,
                              "REDIS_PREFIX": "empty", "DAYS_AHEAD": 2,
-                             "COPY_DIR": str(tmp_path)})
-        worker.extensions["signage"].clock = clock
+                             "COPY_DIR": str(tmp_path)}, clock=clock)
         client = worker.test_client()
         assert client.get(f"/board/overview?date={MONDAY}").status_code == 200
         assert client.get("/api/v1/classes").get_json() == ["5a", "5b", "10a"]
         assert worker.extensions["signage"].store.version() > version  # never an older one
-        worker.extensions["signage"].store.client.close()
+        worker.extensions["signage"].store.close()
     finally:
         server.stop()
 

@@ -507,9 +507,8 @@ def test_a_university_room_day_on_the_room_board(clock, session, tmp_path):
         assert engine.run_cycle(clock()).outcome == "full"
     finally:
         campus.stop()
-    app = create_app({"DEFAULT_PROFILE": "staff", "STATE_FILE": str(tmp_path / "s.json")})
-    app.extensions["signage"].store = engine.store
-    app.extensions["signage"].clock = clock
+    app = create_app({"DEFAULT_PROFILE": "staff", "STATE_FILE": str(tmp_path / "s.json")},
+                     store=engine.store, clock=clock)
     client = app.test_client()
     page = client.get(f"/board/room/EDUC%20101?date={MONDAY}&lang=en").get_data(as_text=True)
     board = page[page.index('<div class="content">'):]

@@ -113,11 +113,6 @@ class RedisStore:
         """Return the gate this store's reads ask (shared with the app's other Redis users)."""
         return self._kept.gate
 
-    @property
-    def client(self) -> redis.Redis:
-        """Return the writer's Redis client."""
-        return self._redis
-
     def close(self) -> None:
         """Close this store's Redis connections."""
         self._redis.close()
