@@ -23,7 +23,7 @@ from signage.sources.untis import UntisSource
 from signage.store import MemoryStore, StoreError
 from signage.sync.engine import SyncEngine
 from tests.conftest import MONDAY, SCHEDULE, TZ, Clock, period, untis_settings
-from tests.test_privacy import (
+from tests.domain.test_privacy import (
     ADMIN_PASSWORD,
     FAST_HASH,
     STAFF_PASSWORD,
@@ -33,7 +33,7 @@ from tests.test_privacy import (
     password_settings,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE = '"><img src=x onerror=alert(1)>'
 SINGLE = "'><svg onload=alert(1)>"

@@ -25,7 +25,7 @@ from tests.fakes.unitime_server import FakeUnitime
 
 pytestmark = pytest.mark.system
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi", "signage"]
 
 

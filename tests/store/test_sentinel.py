@@ -26,7 +26,7 @@ import redis
 
 from signage.demo.server import FakeUntis
 from tests.conftest import TZ, RedisServer, free_port, untis_settings
-from tests.test_fault_matrix import (
+from tests.system.test_fault_matrix import (
     GUNICORN,
     NOTE,
     ROOT,

@@ -16,7 +16,7 @@ import redis
 from signage.store.lease import Lease
 from tests.conftest import untis_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

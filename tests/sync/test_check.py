@@ -22,7 +22,7 @@ from tests.fakes.affectit_server import FakeAffectIt
 from tests.fakes.jsonrpc_server import FakeJsonRpc
 from tests.fakes.mytimetable_server import FakeMyTimetable
 from tests.fakes.unitime_server import FakeUnitime
-from tests.test_cli import FLASK, ROOT, _env
+from tests.system.test_cli import FLASK, ROOT, _env
 
 pytestmark = pytest.mark.system
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CSS = (ROOT / "static" / "board.css").read_text()
 TRANSLATIONS = ROOT / "signage" / "translations"
 

@@ -18,7 +18,7 @@ from tests.conftest import free_port, live_day, untis_settings
 
 pytestmark = pytest.mark.system
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 

@@ -30,7 +30,7 @@ from signage.sources.untis import UntisSource
 from signage.store import MemoryStore
 from signage.sync.engine import SyncEngine
 from tests.conftest import MONDAY, SCHEDULE, TZ, Clock, period, untis_settings
-from tests.test_privacy import (
+from tests.domain.test_privacy import (
     ADMIN_PASSWORD,
     STAFF_PASSWORD,
     csrf,

@@ -15,7 +15,7 @@ from signage.store import StoreError
 from signage.store.registry import MemoryRegistry
 from signage.store.registry_redis import RedisRegistry
 from tests.conftest import RedisServer, untis_settings
-from tests.test_admin import ADMIN_PASSWORD, CHEAP, Admin, new_display, pair
+from tests.web.test_admin import ADMIN_PASSWORD, CHEAP, Admin, new_display, pair
 
 DISPLAY = {"id": "d1", "name": "Foyer", "token_hash": "ab" * 32}
 

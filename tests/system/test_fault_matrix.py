@@ -49,7 +49,7 @@ from signage.sync.scheduler import schedule_of
 from signage.views.access import DISPLAY_COOKIE
 from tests.conftest import MONDAY, NAMES, TZ, Clock, RedisServer, free_port, period, untis_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 TICK_S = 60  # the scheduler's tick: SIGNAGE_REFRESH_SECONDS in these tests
 ROW = re.compile(r'<div class="row[^"]*"\s+data-key="([^"]*)"[^>]*>(.*?)</div>', re.S)

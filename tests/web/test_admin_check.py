@@ -14,10 +14,10 @@ from werkzeug.security import generate_password_hash
 
 from signage import create_app
 from signage.sync.scheduler import answer_check_request, build_sync
-from tests import test_admin
 from tests.conftest import free_port, untis_settings
-from tests.test_admin import ADMIN_PASSWORD, CHEAP, Admin, csrf_of
-from tests.test_cli import FLASK, ROOT, _env
+from tests.system.test_cli import FLASK, ROOT, _env
+from tests.web import test_admin
+from tests.web.test_admin import ADMIN_PASSWORD, CHEAP, Admin, csrf_of
 
 admin_app, admin = test_admin.admin_app, test_admin.admin  # the admin area's fixtures
 

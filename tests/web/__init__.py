@@ -1,0 +1,1 @@
+"""Tests of the web side: views, pages, the browser."""
