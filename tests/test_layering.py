@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "signage"
-ADAPTERS = ("signage.sources.registry", "signage.sources.http", "signage.sources.untis",
+ADAPTERS = ("signage.sources.adapters", "signage.sources.http", "signage.sources.untis",
             "signage.sources.affectit", "signage.sources.jsonrpc", "signage.sources.unitime",
             "signage.sources.mytimetable")
 EVERYWHERE = ("tests", "bench")  # no product module needs test or benchmark code

@@ -25,8 +25,8 @@ from signage.config import Settings
 from signage.demo import start_demo
 from signage.domain.model import CycleRecord
 from signage.runtime import Runtime
+from signage.sources.adapters import ADAPTERS
 from signage.sources.http import UpstreamSession, make_session
-from signage.sources.registry import REGISTRY
 from signage.store import MemoryStore, StoreError, checks
 from signage.store.lease import Lease
 from signage.sync.check import run_check
@@ -78,7 +78,7 @@ def build_sync(rt: Runtime) -> SyncProcess:
         closers.append(demo.stop)
         upstream, name = demo.settings(), "untis"
     session = make_session()
-    source = REGISTRY[name].from_settings(upstream, settings.tz, session)
+    source = ADAPTERS[name].from_settings(upstream, settings.tz, session)
     closers.append(source.close)
     engine = SyncEngine(source, rt.store, settings.tz, settings.days_ahead, schedule_of(settings),
                         settings.auth_failure_limit, settings.auth_pause_s)

@@ -1,10 +1,10 @@
-"""Every source by its `SIGNAGE_SOURCE` name."""
+"""Every source's adapter by its `SIGNAGE_SOURCE` name."""
 
 from __future__ import annotations
 
 from signage.sources import affectit, jsonrpc, mytimetable, unitime, untis
 
-REGISTRY = {
+ADAPTERS = {
     "untis": untis.UntisSource,
     "affectit": affectit.AffectItSource,
     "jsonrpc": jsonrpc.JsonRpcSource,
