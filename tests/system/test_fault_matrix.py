@@ -611,7 +611,7 @@ def test_process_faults(production_of, row: ProcessRow):
 
 # --- a frozen Redis ----------------------------------------------------------------------------
 FREEZE_S = 15  # how long Redis is stopped (SIGSTOP): connections stay open, no answer comes
-ANSWER_S = 1.0  # every request answers within this, frozen Redis or not
+ANSWER_S = 1.0  # every request answers within this (plus the machine's own slowest answer)
 
 
 def _pair_a_screen(prod: Production) -> str:
@@ -653,9 +653,16 @@ def test_a_frozen_redis_costs_no_request_a_second(production_of):
         f"/board/overview?date={day}": None, f"/board/class/5a?date={day}": None,
         f"/api/v1/changes?date={day}": None, "/healthz": None,
         "/display?part=board": token, "/display": token}
+    before = []
     for _ in range(4):  # both workers have served every page
         for path, cookie in asks.items():
-            assert _timed(prod, path, cookie)[0] == 200, path
+            status, took, _ = _timed(prod, path, cookie)
+            assert status == 200, path
+            before.append(took)
+    # A loaded machine (CI runs suites side by side) is slow without any fault: the bound is
+    # a second on top of the slowest answer before the freeze. A request that waits on Redis
+    # waits its timeout (2 s, and again per retry) or for ever.
+    bound = ANSWER_S + max(before)
     last_success = prod.health()[1]["last_success"]
     synced = datetime.fromisoformat(last_success).timestamp()
     timings: list[tuple[float, str, int]] = []
@@ -683,9 +690,11 @@ def test_a_frozen_redis_costs_no_request_a_second(production_of):
     finally:
         os.kill(prod.redis.process.pid, signal.SIGCONT)
     slowest = max(timings)
-    slow = [t for t in timings if t[0] > ANSWER_S or t[2] not in (200, 503)]
+    slow = [t for t in timings if t[0] > bound
+            or t[2] not in ((200, 503) if t[1] == "/healthz" else (200,))]
     figures = (f"frozen Redis {FREEZE_S} s: {len(timings)} requests, slowest "
-               f"{slowest[0]:.3f} s ({slowest[1]}), {len(slow)} slower than {ANSWER_S} s")
+               f"{slowest[0]:.3f} s ({slowest[1]}), {len(slow)} slower than {bound:.2f} s or "
+               f"failed (slowest before the freeze {max(before):.3f} s)")
     (prod.logs / "figures.txt").write_text(figures + "\n")
     print(figures)
     assert not slow, (figures, slow)
