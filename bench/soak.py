@@ -318,6 +318,10 @@ def _watch(browser, url: str, soak: Soak, planner: Planner, seconds: float, samp
     started = time.monotonic()
     while True:
         at_s = time.monotonic() - started
+        # Twice: a detached region held only through JS wrappers goes in the second pass
+        # (one pass frees the wrappers, the next the nodes); a busy machine leaves Chromium
+        # no idle time to do that second pass by itself between samples.
+        cdp.send("HeapProfiler.collectGarbage")
         cdp.send("HeapProfiler.collectGarbage")
         heap = cdp.send("Runtime.getHeapUsage")
         counters = cdp.send("Memory.getDOMCounters")
