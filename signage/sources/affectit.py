@@ -62,7 +62,6 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from signage.sources import options
 from signage.sources.affectit_parse import name_of, parse_lesson, parse_objects, parse_sync_list
 from signage.sources.base import (
     Batch,
@@ -106,7 +105,6 @@ class AffectItSource:
     """Reads lessons and names from one school on the Affect IT WebUntis API."""
 
     name = "affectit"
-    REQUIRED_SETTINGS = options.REQUIRED_SETTINGS["affectit"]
 
     def __init__(self, base_url: str, api_key: str, tz: ZoneInfo,
                  session: requests.Session) -> None:

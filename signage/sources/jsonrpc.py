@@ -69,7 +69,6 @@ from zoneinfo import ZoneInfo
 import requests
 
 from signage.domain.model import Period
-from signage.sources import options
 from signage.sources.base import Batch, Changes, SourceError, SourceUnavailable
 from signage.sources.jsonrpc_grid import METHOD as GRID_METHOD
 from signage.sources.jsonrpc_grid import TimeGrid
@@ -117,7 +116,6 @@ class JsonRpcSource:
     """Reads a school's timetable from a classic WebUntis server over JSON-RPC."""
 
     name = "jsonrpc"
-    REQUIRED_SETTINGS = options.REQUIRED_SETTINGS["jsonrpc"]
 
     def __init__(
         self,

@@ -67,7 +67,6 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from signage.sources import options
 from signage.sources.base import Batch, Changes, SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import json_of, raise_for_status
 from signage.sources.mytimetable_parse import (
@@ -103,7 +102,6 @@ class MyTimetableSource:
     """Reads the events of the configured timetables from one MyTimetable site."""
 
     name = "mytimetable"
-    REQUIRED_SETTINGS = options.REQUIRED_SETTINGS["mytimetable"]
 
     def __init__(
         self,

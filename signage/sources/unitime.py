@@ -62,7 +62,6 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from signage.sources import options
 from signage.sources.base import Batch, Changes, SourceAuthError, SourceError, SourceUnavailable
 from signage.sources.http import json_of, raise_for_status
 from signage.sources.options import room_names
@@ -99,7 +98,6 @@ class UnitimeSource:
     """Reads the meetings of a university's rooms from UniTime's events API."""
 
     name = "unitime"
-    REQUIRED_SETTINGS = options.REQUIRED_SETTINGS["unitime"]
 
     def __init__(self, base_url: str, tz: ZoneInfo, session: requests.Session, *,
                  user: str | None = None, password: str | None = None,

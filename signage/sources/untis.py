@@ -54,7 +54,6 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from signage.sources import options
 from signage.sources.base import (
     Batch,
     Changes,
@@ -82,7 +81,6 @@ class UntisSource:
     """Reads periods and deletions from one WebUntis v3 tenant."""
 
     name = "untis"
-    REQUIRED_SETTINGS = options.REQUIRED_SETTINGS["untis"]
 
     def __init__(
         self,

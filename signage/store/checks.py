@@ -36,28 +36,29 @@ def ask(registry: Registry, now: datetime) -> None:
     registry.put(COLLECTION, "request", {"at": now.isoformat()})
 
 
-def requested(registry: Registry) -> datetime | None:
-    """Return when the latest check was asked for (None: never, or unreadable)."""
-    return _instant((registry.items(COLLECTION).get("request") or {}).get("at"))
-
-
-def report(registry: Registry) -> CheckReport | None:
-    """Return the latest report (None: none yet, or unreadable)."""
-    doc = registry.items(COLLECTION).get("report") or {}
-    asked, finished, lines = _instant(doc.get("requested")), _instant(doc.get("finished")), \
+def state(registry: Registry) -> tuple[datetime | None, CheckReport | None]:
+    """Return when the latest check was asked for and the latest report (None: none yet, or
+    unreadable), from one read of the collection."""
+    docs = registry.items(COLLECTION)
+    asked = _instant((docs.get("request") or {}).get("at"))
+    doc = docs.get("report") or {}
+    done_at, finished, lines = _instant(doc.get("requested")), _instant(doc.get("finished")), \
         doc.get("lines")
-    if asked is None or finished is None or not isinstance(lines, list):
-        return None
-    return CheckReport(asked, finished, tuple(str(line) for line in lines), bool(doc.get("ok")))
+    if done_at is None or finished is None or not isinstance(lines, list):
+        return asked, None
+    return asked, CheckReport(done_at, finished, tuple(str(line) for line in lines),
+                              bool(doc.get("ok")))
+
+
+def unanswered(asked: datetime | None, done: CheckReport | None) -> bool:
+    """Tell whether a check was asked for that has no report yet."""
+    return asked is not None and (done is None or done.requested != asked)
 
 
 def pending(registry: Registry) -> datetime | None:
     """Return the instant of a request that has no report yet, else None."""
-    asked = requested(registry)
-    done = report(registry)
-    if asked is None or (done is not None and done.requested == asked):
-        return None
-    return asked
+    asked, done = state(registry)
+    return asked if unanswered(asked, done) else None
 
 
 def answer(registry: Registry, done: CheckReport) -> None:

@@ -49,14 +49,10 @@ class RedisTarget:
         return self._client(REDIS_TIMEOUT_S, 0)
 
     def _client(self, timeout_s: float, retries: int) -> redis.Redis:
-        options: dict[str, Any] = {"socket_timeout": timeout_s,
-                                   "socket_connect_timeout": timeout_s,
-                                   "retry": Retry(NoBackoff(), retries)}
+        options = _timeouts(timeout_s, retries)
         if not self.sentinels:
             return redis.Redis.from_url(str(self.url), **options)
-        sentinel = Sentinel(list(self.sentinels),
-                            sentinel_kwargs={"socket_timeout": timeout_s,
-                                             "socket_connect_timeout": timeout_s},
+        sentinel = Sentinel(list(self.sentinels), sentinel_kwargs=_timeouts(timeout_s),
                             **self._auth(), **options)
         return sentinel.master_for(self.master)
 
@@ -69,8 +65,7 @@ class RedisTarget:
 
     def cache_config(self, prefix: str) -> dict[str, Any]:
         """Return Flask-Caching's settings for the render cache on this Redis (request path)."""
-        fast = {"socket_timeout": FAST_TIMEOUT_S, "socket_connect_timeout": FAST_TIMEOUT_S,
-                "retry": Retry(NoBackoff(), 0)}
+        fast = _timeouts(FAST_TIMEOUT_S, 0)
         if not self.sentinels:
             return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": self.url,
                     "CACHE_KEY_PREFIX": prefix, "CACHE_OPTIONS": fast}
@@ -80,26 +75,31 @@ class RedisTarget:
                 "CACHE_REDIS_SENTINEL_MASTER": self.master,
                 "CACHE_REDIS_PASSWORD": auth.get("password"),
                 "CACHE_REDIS_DB": auth.get("db", 0), "CACHE_KEY_PREFIX": prefix,
-                "CACHE_OPTIONS": {**fast, "sentinel_socket_timeout": FAST_TIMEOUT_S,
-                                  "sentinel_socket_connect_timeout": FAST_TIMEOUT_S}}
+                "CACHE_OPTIONS": {**fast, **{f"sentinel_{k}": v for k, v in
+                                             _timeouts(FAST_TIMEOUT_S).items()}}}
 
     def limits_storage(self, prefix: str) -> tuple[str, dict[str, Any]]:
         """Return the `limits` storage URI and options for the login counter (request path)."""
         options: dict[str, Any] = {"key_prefix": prefix, "wrap_exceptions": True,
-                                   "socket_timeout": FAST_TIMEOUT_S,
-                                   "socket_connect_timeout": FAST_TIMEOUT_S,
-                                   "retry": Retry(NoBackoff(), 0)}
+                                   **_timeouts(FAST_TIMEOUT_S, 0)}
         if not self.sentinels:
             return str(self.url).replace("unix://", "redis+unix://", 1), options
         hosts = ",".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
                          for host, port in self.sentinels)
         auth = self._auth()
         options.update(use_replicas=False, db=auth.get("db", 0),
-                       sentinel_kwargs={"socket_timeout": FAST_TIMEOUT_S,
-                                        "socket_connect_timeout": FAST_TIMEOUT_S})
+                       sentinel_kwargs=_timeouts(FAST_TIMEOUT_S))
         if auth.get("password"):
             options["password"] = auth["password"]
         return f"redis+sentinel://{hosts}/{quote(self.master, safe='')}", options
+
+
+def _timeouts(timeout_s: float, retries: int | None = None) -> dict[str, Any]:
+    """Return redis-py's connection options for a timeout (and, given, a number of retries)."""
+    options: dict[str, Any] = {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s}
+    if retries is not None:
+        options["retry"] = Retry(NoBackoff(), retries)
+    return options
 
 
 def parse_sentinels(value: str) -> tuple[tuple[str, int], ...] | None:

@@ -82,7 +82,7 @@ class Kept:
 
     def save(self, name: str, raw: bytes) -> None:
         """Keep the copy's stored form on this host (nothing without a `copy_dir`)."""
-        path = self._path(name)
+        path = self.saved_path(name)
         if path is None:
             return
         try:
@@ -92,7 +92,7 @@ class Kept:
 
     def load(self, name: str) -> bytes | None:
         """Return the copy saved on this host (None: none saved, or unreadable, logged)."""
-        path = self._path(name)
+        path = self.saved_path(name)
         if path is None:
             return None
         try:
@@ -104,8 +104,5 @@ class Kept:
             return None
 
     def saved_path(self, name: str) -> Path | None:
-        """Return where the copy is saved on this host (for messages)."""
-        return self._path(name)
-
-    def _path(self, name: str) -> Path | None:
+        """Return where the copy is saved on this host (None: no `copy_dir`)."""
         return self._copy_dir / f"{self._prefix}-{name}.json" if self._copy_dir else None

@@ -108,11 +108,6 @@ class RedisStore:
         """Tell whether Redis answered last time (False while readers rest between tries)."""
         return self._kept.gate.reachable
 
-    @property
-    def gate(self) -> Gate:
-        """Return the gate this store's reads ask (shared with the app's other Redis users)."""
-        return self._kept.gate
-
     def close(self) -> None:
         """Close this store's Redis connections."""
         self._redis.close()

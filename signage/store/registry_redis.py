@@ -44,7 +44,6 @@ class RedisRegistry:
         self._channel = channel_of(prefix)
         self._copy: dict[str, dict[str, dict[str, Any]]] = {}
         self._kept = Kept(gate or Gate(), watch, copy_dir, prefix)  # see signage.store.kept
-        self._gate = self._kept.gate
         if watch is not None:
             watch.on_change(self._prefetch)
 
@@ -83,18 +82,18 @@ class RedisRegistry:
     def _read(self, collection: str) -> None:
         stamp = self._kept.stamp()
         try:
-            if not self._gate.open:
+            if not self._kept.gate.open:
                 raise redis.ConnectionError("resting after a failed call")
             raw = self._redis.hgetall(self._key(collection))
         except redis.RedisError as exc:
-            if self._gate.open:
-                self._gate.failed(exc)
+            if self._kept.gate.open:
+                self._kept.gate.failed(exc)
             if stamp is not None:  # not again at once (a timeout each time), but soon
                 self._kept.mark(collection, (-1, stamp[1]))
             if collection in KEPT and collection not in self._copy:
                 self._restore(collection)
             return
-        self._gate.passed()
+        self._kept.gate.passed()
         documents = {}
         for key, value in raw.items():
             try:
@@ -127,7 +126,7 @@ class RedisRegistry:
                     collection)
 
     def _write(self, collection: str, action) -> None:
-        if not self._gate.open:
+        if not self._kept.gate.open:
             if collection in VOLATILE:
                 return  # a heartbeat: the next poll brings another
             raise StoreError("Redis unreachable: it did not answer a moment ago; try again in "
@@ -138,9 +137,9 @@ class RedisRegistry:
                 if collection not in VOLATILE:
                     pipe.publish(self._channel, collection)
                 pipe.execute()
-            self._gate.passed()
+            self._kept.gate.passed()
         except redis.RedisError as exc:
-            self._gate.failed(exc)
+            self._kept.gate.failed(exc)
             raise StoreError(f"Redis unreachable: {type(exc).__name__}") from exc
         finally:
             self._kept.forget(collection)  # read our own write next time, not at its notice

@@ -145,9 +145,8 @@ def check():
     """Show the latest connection check, or that it is still running (the page reloads)."""
     rt = runtime()
     now = rt.clock()
-    asked = checks.requested(rt.registry)
-    done = checks.report(rt.registry)
-    waiting = asked is not None and (done is None or done.requested != asked)
+    asked, done = checks.state(rt.registry)
+    waiting = checks.unanswered(asked, done)
     unanswered = waiting and (now - asked).total_seconds() > checks.UNANSWERED_S
     return render_template("admin/check.html", asked=asked, report=done, waiting=waiting,
                            unanswered=unanswered, tz=rt.settings.tz,

@@ -103,14 +103,23 @@ def page(gate: Gate, key: str, render: Callable[[], str]) -> str:
         html = cached(gate, key)
         return html if html is not None else render()  # that render failed: our own
     try:
-        # A render of this page may have ended between our first look and joining: use it.
-        html = cached(gate, key)
+        # A render of this page in this process may have ended between our first look and
+        # joining: it left the page here (no second round trip to Redis for it).
+        html = _local(key)
         if html is None:
             html = render()
             keep(gate, key, html)
         return html
     finally:
         renders.done(key)
+
+
+def _local(key: str) -> str | None:
+    """Return a page this process rendered and keeps itself, None when it has none."""
+    recent = current_app.extensions[RECENT]
+    if recent is not None:
+        return recent.get(key)
+    return cache.get(key)  # embedded mode: the cache is this process's memory
 
 
 def cached(gate: Gate, key: str) -> str | None:

@@ -23,8 +23,11 @@ from typing import Any
 
 import pytest
 import redis
+from werkzeug.security import generate_password_hash
 
+from signage import create_app
 from signage.demo.server import FakeUntis
+from signage.sync.scheduler import build_sync
 from tests.conftest import TZ, RedisServer, free_port, untis_settings
 from tests.system.test_fault_matrix import (
     GUNICORN,
@@ -35,6 +38,7 @@ from tests.system.test_fault_matrix import (
     _school,
     board_rows,
 )
+from tests.web.test_admin import ADMIN_PASSWORD, CHEAP, csrf_of
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
@@ -286,3 +290,31 @@ def test_a_failover_keeps_the_boards_answering_and_one_process_polling(group):
     assert group.master_port() == group.replica.port
     assert shown() == after
     assert "Traceback" not in group.logs(), group.logs()[-3000:]
+
+
+def test_the_render_cache_and_the_login_counter_find_the_primary_through_the_sentinels(group):
+    # Flask-Caching's RedisSentinelCache and limits' redis+sentinel storage: each writes to the
+    # primary the sentinels name, like the store (no URL of a server anywhere).
+    sentinels = ",".join(f"127.0.0.1:{s.port}" for s in group.sentinels)
+    app = create_app({**untis_settings(group.fake), "REDIS_SENTINELS": sentinels,
+                      "REDIS_SENTINEL_MASTER": MASTER, "REDIS_PREFIX": PREFIX,
+                      "DAYS_AHEAD": 2, "COPY_DIR": str(group.folder),
+                      "ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD, CHEAP),
+                      "SECRET_KEY": "a shared key of the workers"})
+    rt = app.extensions["signage"]
+    process = build_sync(rt)
+    try:
+        assert process.tick(rt.clock()).outcome == "full"  # takes the lease first
+    finally:
+        process.close()
+    client = app.test_client()
+    assert client.get(f"/board/overview?date={group.day.isoformat()}").status_code == 200
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    refused = client.post("/login", data={"password": "wrong", "csrf_token": token})
+    assert refused.status_code == 401
+    with redis.Redis.from_url(group.primary.url) as primary:
+        keys = {key.decode() for key in primary.scan_iter(f"{PREFIX}:*")}
+    assert any(key.startswith(f"{PREFIX}:render:") for key in keys), keys
+    assert any(key.startswith(f"{PREFIX}:limits") for key in keys), keys
+    assert {f"{PREFIX}:snapshot", f"{PREFIX}:version"} <= keys
+    rt.store.close()
