@@ -52,7 +52,7 @@ class RedisTarget:
         options = _timeouts(timeout_s, retries)
         if not self.sentinels:
             return redis.Redis.from_url(str(self.url), **options)
-        sentinel = Sentinel(list(self.sentinels), sentinel_kwargs=_timeouts(timeout_s),
+        sentinel = Sentinel(list(self.sentinels), sentinel_kwargs=_timeouts(timeout_s, 0),
                             **self._auth(), **options)
         return sentinel.master_for(self.master)
 
@@ -76,7 +76,7 @@ class RedisTarget:
                 "CACHE_REDIS_PASSWORD": auth.get("password"),
                 "CACHE_REDIS_DB": auth.get("db", 0), "CACHE_KEY_PREFIX": prefix,
                 "CACHE_OPTIONS": {**fast, **{f"sentinel_{k}": v for k, v in
-                                             _timeouts(FAST_TIMEOUT_S).items()}}}
+                                             _timeouts(FAST_TIMEOUT_S, 0).items()}}}
 
     def limits_storage(self, prefix: str) -> tuple[str, dict[str, Any]]:
         """Return the `limits` storage URI and options for the login counter (request path)."""
@@ -88,18 +88,19 @@ class RedisTarget:
                          for host, port in self.sentinels)
         auth = self._auth()
         options.update(use_replicas=False, db=auth.get("db", 0),
-                       sentinel_kwargs=_timeouts(FAST_TIMEOUT_S))
+                       sentinel_kwargs=_timeouts(FAST_TIMEOUT_S, 0))
         if auth.get("password"):
             options["password"] = auth["password"]
         return f"redis+sentinel://{hosts}/{quote(self.master, safe='')}", options
 
 
-def _timeouts(timeout_s: float, retries: int | None = None) -> dict[str, Any]:
-    """Return redis-py's connection options for a timeout (and, given, a number of retries)."""
-    options: dict[str, Any] = {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s}
-    if retries is not None:
-        options["retry"] = Retry(NoBackoff(), retries)
-    return options
+def _timeouts(timeout_s: float, retries: int) -> dict[str, Any]:
+    """Return redis-py's connection options for a timeout and a number of retries. Every
+    connection, the sentinels' too, gets them: redis-py's default retries a refused or silent
+    server three times with a back-off of up to seconds (a sentinel need not be retried: the
+    next one in the list is asked)."""
+    return {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s,
+            "retry": Retry(NoBackoff(), retries)}
 
 
 def parse_sentinels(value: str) -> tuple[tuple[str, int], ...] | None:

@@ -109,7 +109,10 @@ class RedisStore:
         return self._kept.gate.reachable
 
     def close(self) -> None:
-        """Close this store's Redis connections."""
+        """Close this store's Redis connections and end its change notices (the registry
+        sharing them then reads Redis again after a second, like without notices)."""
+        if self._watch is not None:
+            self._watch.close()
         self._redis.close()
         if self._reader is not self._redis:
             self._reader.close()

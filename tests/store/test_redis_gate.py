@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
+import socket
+import threading
 
 import pytest
 import redis
+import redis.sentinel
+from flask import Flask
+from flask_caching import Cache
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from signage.store import StoreError
 from signage.store.connect import RedisTarget
@@ -71,3 +80,65 @@ def test_a_stopped_redis_closes_the_gate_too(server):
     assert registry.items("announcements") == {"a1": {"id": "a1"}}
     assert not gate.open
     client.close()
+
+
+class DroppingSentinel:
+    """A loopback port that accepts each connection and closes it at once, counting them: a
+    sentinel that is there and answers nothing."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:  # closed
+                return
+            self.accepted += 1
+            connection.close()
+
+    def close(self) -> None:
+        self.socket.shutdown(socket.SHUT_RDWR)  # wakes the accept
+        self.socket.close()
+        self.thread.join(5)
+
+
+def test_each_sentinel_is_asked_once_per_try_without_waiting_in_between():
+    # redis-py's default for a connection made without retry options (the sentinels' own ones,
+    # unless told) is 3 more tries with a random back-off of up to seconds: 7 s on the request
+    # path with two dead sentinels, 16 s for the sync process, and draws from the process's
+    # global random numbers in the change-notice thread.
+    sentinels = [DroppingSentinel(), DroppingSentinel()]
+    target = RedisTarget(sentinels=tuple(("127.0.0.1", s.port) for s in sentinels))
+    state = random.getstate()
+    try:
+        for make, tries in ((target.fast, 1), (target.notices, 1), (target.patient, 2)):
+            for sentinel in sentinels:
+                sentinel.accepted = 0
+            client = make()
+            with pytest.raises(redis.sentinel.MasterNotFoundError):
+                client.ping()
+            client.close()
+            assert [s.accepted for s in sentinels] == [tries, tries], make.__name__
+        cache = Cache(Flask(__name__), config=target.cache_config("p:render:"))
+        for sentinel in sentinels:
+            sentinel.accepted = 0
+        with pytest.raises(redis.sentinel.MasterNotFoundError):
+            cache.set("a page", "<html>")  # written to the primary
+        assert [s.accepted for s in sentinels] == [1, 1]
+        uri, options = target.limits_storage("p")
+        limiter = MovingWindowRateLimiter(storage_from_string(uri, **options))
+        for sentinel in sentinels:
+            sentinel.accepted = 0
+        with pytest.raises(Exception, match="No master found"):
+            limiter.hit(parse("5/minute"), "a login")
+        assert [s.accepted for s in sentinels] == [1, 1]
+    finally:
+        for sentinel in sentinels:
+            sentinel.close()
+    assert random.getstate() == state

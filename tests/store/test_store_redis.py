@@ -130,7 +130,7 @@ def test_workers_serve_their_copy_while_redis_is_down(source, fake, clock, tmp_p
             kinds = [r["kinds"] for r in client.get("/api/v1/changes").get_json()["changes"]]
             time.sleep(0.2)
         assert kinds == [["cancelled"]]
-        app.extensions["signage"].store._watch.close()  # its listener ends with the test
+        app.extensions["signage"].store.close()  # its change notices end with the test
     finally:
         server.stop()
 
