@@ -16,9 +16,8 @@
   var firstSeen = {};        // row key -> when it first appeared (0: on the first page load)
   var loadedDay = null;
   var staleBadge = document.getElementById("stale-badge");
-  var pageTimer = null;
-  var pageIndex = 0;         // the overview page on show
-  var pageShownAt = Date.now();
+  var pageTimers = [];
+  var pageState = [];        // per day's section: the page on show, and since when
   var timeFormat = new Intl.DateTimeFormat("de-DE", {
     hour: "2-digit", minute: "2-digit", hour12: false, timeZone: board.dataset.tz || undefined
   });
@@ -41,8 +40,6 @@
   function markRows(initial) {
     var t = now();
     var hhmm = schoolTime();
-    var r = region();
-    var today = r && r.dataset.today === "yes";
     var present = {};
     var current = null;
     var next = null;
@@ -60,6 +57,8 @@
       } else if (!isNew && badge) {
         badge.remove();
       }
+      var section = row.closest(".day");
+      var today = Boolean(section) && section.dataset.today === "yes";
       var cancelled = row.classList.contains("kind-cancelled");
       row.classList.toggle("past", today && row.dataset.end <= hhmm);
       if (today && !cancelled && !current && row.dataset.start <= hhmm && hhmm < row.dataset.end) {
@@ -76,23 +75,28 @@
     });
   }
 
-  // A swap keeps the page on show and its dwell: on a busy morning the board changes more often
-  // than a page's dwell, and starting over at page 1 each time never showed the later pages.
+  // Each day's section pages on its own. A swap keeps the page on show and its dwell: on a
+  // busy morning the board changes more often than a page's dwell, and starting over at page 1
+  // each time never showed the later pages.
   function rotatePages() {
-    if (pageTimer) { clearTimeout(pageTimer); pageTimer = null; }
-    var pages = board.querySelectorAll(".page");
-    if (pages.length < 2) { pageIndex = 0; pageShownAt = Date.now(); return; }
-    if (pageIndex >= pages.length) { pageIndex = 0; pageShownAt = Date.now(); }
-    function dwellMs() { return Number(pages[pageIndex].dataset.dwellS || 10) * 1000; }
-    function show(delay) {
-      pages.forEach(function (page, i) { page.hidden = i !== pageIndex; });
-      pageTimer = setTimeout(function () {
-        pageIndex = (pageIndex + 1) % pages.length;
-        pageShownAt = Date.now();
-        show(dwellMs());
-      }, delay);
-    }
-    show(Math.max(0, dwellMs() - (Date.now() - pageShownAt)));
+    pageTimers.forEach(clearTimeout);
+    pageTimers = [];
+    board.querySelectorAll(".day").forEach(function (section, d) {
+      var pages = section.querySelectorAll(".page");
+      var state = pageState[d] || (pageState[d] = { index: 0, shownAt: Date.now() });
+      if (pages.length < 2) { state.index = 0; state.shownAt = Date.now(); return; }
+      if (state.index >= pages.length) { state.index = 0; state.shownAt = Date.now(); }
+      function dwellMs() { return Number(pages[state.index].dataset.dwellS || 10) * 1000; }
+      function show(delay) {
+        pages.forEach(function (page, i) { page.hidden = i !== state.index; });
+        pageTimers[d] = setTimeout(function () {
+          state.index = (state.index + 1) % pages.length;
+          state.shownAt = Date.now();
+          show(dwellMs());
+        }, delay);
+      }
+      show(Math.max(0, dwellMs() - (Date.now() - state.shownAt)));
+    });
   }
 
   // Swap the region only when its content changed; a new "Stand" alone updates attributes and
@@ -190,19 +194,22 @@
   // The overview pages by rows (?rows=); when a page is taller than this screen and the
   // operator chose no number, load again with as many rows as fit.
   function fitPages() {
-    var pages = board.querySelectorAll(".page");
-    if (!pages.length || /[?&]rows=/.test(window.location.search)) { return; }
-    var box = board.getBoundingClientRect();
-    var tallest = box.top;
-    pages.forEach(function (page) {
-      var hidden = page.hidden;
-      page.hidden = false;
-      tallest = Math.max(tallest, page.getBoundingClientRect().bottom);
-      page.hidden = hidden;
+    if (/[?&]rows=/.test(window.location.search)) { return; }
+    var worst = 1;  // the largest share of its day's box that a page needs
+    board.querySelectorAll(".day").forEach(function (section) {
+      var box = section.getBoundingClientRect();
+      section.querySelectorAll(".page").forEach(function (page) {
+        var hidden = page.hidden;
+        page.hidden = false;
+        var top = page.getBoundingClientRect().top;
+        var need = page.scrollHeight + (top - box.top);
+        worst = Math.max(worst, need / Math.max(1, box.bottom - box.top));
+        page.hidden = hidden;
+      });
     });
-    if (tallest <= box.bottom + 1) { return; }
+    if (worst <= 1.001) { return; }
     var rows = Number(board.dataset.rows) || 16;
-    var fitted = Math.max(1, Math.floor(rows * (box.bottom - box.top) / (tallest - box.top)) - 1);
+    var fitted = Math.max(1, Math.floor(rows / worst) - 1);
     var url = new URL(window.location.href);
     url.searchParams.set("rows", String(fitted));
     window.location.replace(url.toString());

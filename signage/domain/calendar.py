@@ -40,3 +40,14 @@ def display_day(snapshot: Snapshot | None, local_now: datetime, switch_at: time)
             return day
         day += timedelta(days=1)
     return today
+
+
+def next_school_day(snapshot: Snapshot, day: date) -> date:
+    """Return the first day after `day` with periods inside the window; the day after `day`
+    when none has any (a board then says there is no data for it)."""
+    following = day + timedelta(days=1)
+    while following <= snapshot.window_end:
+        if has_periods(snapshot, following):
+            return following
+        following += timedelta(days=1)
+    return day + timedelta(days=1)

@@ -47,6 +47,11 @@ def display_from_form(form: Mapping[str, str], base: Display,
     params: dict[str, str] = {}
     if form.get("view") == "changes":
         params["view"] = "changes"
+    days = form.get("days", "1")
+    if days not in ("1", "2"):
+        problems["days"] = "1 (the shown day) or 2 (and the next school day)"
+    elif days == "2":
+        params["days"] = days
     rows = form.get("rows", "").strip()
     if rows:
         if not rows.isdecimal() or not 1 <= int(rows) <= 200:

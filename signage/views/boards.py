@@ -18,12 +18,14 @@ from signage.domain.announcements import (
 from signage.domain.board import (
     BOARD_CATEGORIES,
     KIND_ICONS,
+    Group,
+    Page,
     group_by_class,
     paginate,
     row_key,
     teacher_order,
 )
-from signage.domain.calendar import display_day
+from signage.domain.calendar import display_day, next_school_day
 from signage.domain.model import ChangeRow, Snapshot
 from signage.domain.rows import change_rows, day_rows, rows_for
 from signage.domain.screens import Display
@@ -31,7 +33,14 @@ from signage.views.caching import page
 from signage.views.common import etag, local_now, staff, visible
 from signage.views.context import runtime
 from signage.views.freshness import freshness
-from signage.views.params import day_param, lang_param, name_param, param, theme_param
+from signage.views.params import (
+    day_param,
+    days_param,
+    lang_param,
+    name_param,
+    param,
+    theme_param,
+)
 from signage.views.words import BOARD_TITLES, KIND_WORDS
 
 bp = Blueprint("boards", __name__, url_prefix="/board")
@@ -76,6 +85,7 @@ class BoardRequest:
     view: str  # "day" (every period) or "changes"
     rows_per_page: int
     part: bool  # the board region only (a kiosk's poll)
+    days: int = 1  # 2: the shown day and the next school day
 
     @classmethod
     def of(cls, kind: str, raw_name: str | None, display: Display | None) -> BoardRequest:
@@ -85,10 +95,11 @@ class BoardRequest:
             g.lang = display.language
             view = "changes" if display.params.get("view") == "changes" else "day"
             return cls(kind, raw_name, display.language, display.theme, view,
-                       int(display.params.get("rows") or DEFAULT_ROWS), part)
+                       int(display.params.get("rows") or DEFAULT_ROWS), part,
+                       2 if display.params.get("days") == "2" else 1)
         view = "changes" if param("view") == "changes" else "day"
         return cls(kind, raw_name, lang_param() or runtime().settings.language, theme_param(),
-                   view, _rows_param(), part)
+                   view, _rows_param(), part, days_param())
 
     @property
     def template(self) -> str:
@@ -115,14 +126,14 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
     day = day_param(display_day(snapshot, now, rt.settings.switch_day_at))
     # The page and its board region share one ETag: the kiosk script starts from the page's.
     # Now/next marks move with the clock; the kiosk script keeps them current between syncs.
-    tag = etag(version, fresh.last_success, fresh.stale_after_s, day, kind, name, board.view,
-               board.rows_per_page, board.lang, board.theme, request.path,
+    tag = etag(version, fresh.last_success, fresh.stale_after_s, day, board.days, kind, name,
+               board.view, board.rows_per_page, board.lang, board.theme, request.path,
                [(a.id, a.text, a.style) for a in notices])  # a new message is a new answer
     if tag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
         return Response(status=304, headers={"ETag": f'"{tag}"'})
     html = page(rt.gate, f"{tag}:{'part' if board.part else 'page'}", lambda: render_template(
-        board.template, **_day_context(board, name, day, snapshot, now, tag,
-                                       _context(board, fresh, notices, version))))
+        board.template, **_data_context(board, name, day, snapshot, now, tag,
+                                        _context(board, fresh, notices, version))))
     response = Response(html)
     response.set_etag(tag)
     response.cache_control.no_cache = True
@@ -139,28 +150,49 @@ def notices_for(kind: str, name: str | None, display: Display | None,
     return chosen + upstream_notices(snapshot.messages if snapshot is not None else ())
 
 
+@dataclass(frozen=True)
+class DayView:
+    """One day's section of a board: its rows, paged (a class's group never split unless it
+    is larger than a page), and the rows running now and next when it is today."""
+
+    day: date
+    rows: list[ChangeRow]
+    pages: list[Page]
+    in_window: bool
+    today: bool
+    now: tuple[str | None, str | None]
+
+
 def _context(board: BoardRequest, fresh, notices: list[Announcement], version: int) -> dict:
     """Return what every board page needs, with or without data."""
     return {**_poll(), "notices": notices, "version": version, "kind": board.kind,
             "name": board.raw_name, "theme": board.theme, "view": board.view,
             "title": BOARD_TITLES[board.kind], "school": "", "fresh": fresh,
             "tz": runtime().settings.tz, "icons": KIND_ICONS, "words": KIND_WORDS,
-            "row_key": row_key, "rows_per_page": board.rows_per_page, "rows": None,
-            "pages": None, "day": None, "in_window": True, "now": (None, None),
-            "today": False, "etag": None}
+            "row_key": row_key, "rows_per_page": board.rows_per_page, "days": [],
+            "day_count": board.days, "today": False, "etag": None}
 
 
-def _day_context(board: BoardRequest, name: str | None, day: date, snapshot: Snapshot,
-                 now: datetime, tag: str, context: dict) -> dict:
-    """Return the context of a board with data: one day's rows (paged on the overview)."""
+def _data_context(board: BoardRequest, name: str | None, day: date, snapshot: Snapshot,
+                  now: datetime, tag: str, context: dict) -> dict:
+    """Return the context of a board with data: the shown day, and the next school day when
+    two are asked for."""
+    shown = [day]
+    if board.days == 2:
+        shown.append(next_school_day(snapshot, day))
+    days = [_day_view(board, name, d, snapshot, now) for d in shown]
+    return {**context, "name": name, "school": snapshot.school, "days": days,
+            "title": f"{BOARD_TITLES[board.kind]} {name}" if name else context["title"],
+            "today": days[0].today, "etag": f'"{tag}"'}
+
+
+def _day_view(board: BoardRequest, name: str | None, day: date, snapshot: Snapshot,
+              now: datetime) -> DayView:
     rows = _rows(snapshot, board.kind, name, day, board.view)
     today = day == now.date()
-    return {**context, "name": name, "day": day, "school": snapshot.school, "rows": rows,
-            "title": f"{BOARD_TITLES[board.kind]} {name}" if name else context["title"],
-            "in_window": snapshot.covers(day), "today": today, "etag": f'"{tag}"',
-            "pages": (paginate(group_by_class(rows), board.rows_per_page)
-                      if board.kind == "overview" else None),
-            "now": _now_and_next(rows, now) if today else (None, None)}
+    groups = group_by_class(rows) if board.kind == "overview" else [Group("", tuple(rows))]
+    return DayView(day, rows, paginate(groups, board.rows_per_page) if rows else [],
+                   snapshot.covers(day), today, _now_and_next(rows, now) if today else (None, None))
 
 
 def _poll() -> dict:

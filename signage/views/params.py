@@ -68,3 +68,13 @@ def theme_param() -> str:
     if value not in THEMES:
         abort(400, f"theme must be one of {', '.join(THEMES)}; got {value!r}")
     return value
+
+
+def days_param() -> int:
+    """Return `?days=` (1 or 2; default 1); 400 for another value."""
+    value = param("days")
+    if value is None or value == "":
+        return 1
+    if value not in ("1", "2"):
+        abort(400, f"days must be 1 (the shown day) or 2 (and the next school day); got {value!r}")
+    return int(value)

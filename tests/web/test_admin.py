@@ -60,11 +60,13 @@ def admin(admin_app) -> Admin:
     return browser
 
 
+DISPLAY_FORM = {"name": "Foyer", "board": "overview", "target": "", "view": "day", "rows": "",
+                "profile": "public", "language": "de", "theme": "dark"}
+
+
 def new_display(admin: Admin, **fields) -> str:
     """Create a display through the form; return its id."""
-    form = {"name": "Foyer", "board": "overview", "target": "", "view": "day", "rows": "",
-            "profile": "public", "language": "de", "theme": "dark", **fields}
-    response = admin.post("/admin/displays/new", **form)
+    response = admin.post("/admin/displays/new", **{**DISPLAY_FORM, **fields})
     assert response.status_code == 303, response.get_data(as_text=True)
     return response.headers["Location"].rsplit("/", 1)[1]
 
@@ -149,11 +151,12 @@ def test_logout_ends_the_session(admin):
 
 def test_a_bad_display_form_says_what_is_wrong_and_saves_nothing(admin):
     response = admin.post("/admin/displays/new", name="", board="class", target="9z",
-                          profile="secret", language="fr", theme="neon", rows="0")
+                          profile="secret", language="fr", theme="neon", rows="0", days="3")
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     for hint in ("a name of 1 to 80", "the name of a class", "one of public, staff",
-                 "one of de, en, da, nl", "one of light, dark, contrast", "1 to 200"):
+                 "one of de, en, da, nl", "one of light, dark, contrast", "1 to 200",
+                 "1 (the shown day) or 2 (and the next school day)"):
         assert hint in page
     assert "Foyer" not in admin.client.get("/admin").get_data(as_text=True)
 
@@ -174,6 +177,19 @@ def test_pairing_shows_the_board_with_the_displays_settings(admin, admin_app):
     assert len(cookie.value) >= 22 and cookie.http_only and cookie.max_age >= 365 * 24 * 3600
     stored = str(admin_app.extensions["signage"].registry.items("displays"))
     assert cookie.value not in stored  # only its hash is kept
+
+
+def test_a_display_set_to_two_days_shows_the_next_school_day_too(admin, admin_app):
+    display_id = new_display(admin, name="Staff room", board="overview", days="2")
+    assert 'value="2" selected' in admin.client.get(f"/admin/displays/{display_id}").get_data(
+        as_text=True)
+    kiosk = admin_app.test_client()
+    pair(admin, kiosk, display_id)
+    board = kiosk.get("/display").get_data(as_text=True)
+    assert board.count('<h2 class="day-title"><time datetime=') == 2
+    admin.post(f"/admin/displays/{display_id}", **DISPLAY_FORM, days="1")
+    board = kiosk.get("/display").get_data(as_text=True)
+    assert 'class="days days-1"' in board and "day-title" not in board
 
 
 def test_a_code_can_be_used_once_and_a_wrong_code_is_refused(admin, admin_app):

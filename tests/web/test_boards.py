@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+import re
+from datetime import datetime, time, timedelta
 
 import pytest
 from flask import template_rendered
@@ -11,7 +12,7 @@ from signage import create_app
 from signage.domain.board import Group, paginate
 from signage.domain.model import ChangeRow
 from signage.sync.engine import SyncEngine
-from tests.conftest import MONDAY, SCHEDULE, TZ, period, untis_settings
+from tests.conftest import MONDAY, SCHEDULE, TZ, cycle, period, untis_settings
 
 
 @pytest.fixture
@@ -203,7 +204,9 @@ def test_themes_are_chosen_by_parameter(client, theme):
 @pytest.mark.parametrize(
     ("query", "text"),
     [("lang=fr", "lang must be one of de, en, da, nl"),
-     ("theme=pink", "theme must be one of light, dark, contrast")],
+     ("theme=pink", "theme must be one of light, dark, contrast"),
+     ("days=3", "days must be 1 (the shown day) or 2 (and the next school day); got &#39;3&#39;"),
+     ("days=two", "days must be 1 (the shown day) or 2"), ("days=02", "days must be 1")],
 )
 def test_a_bad_language_or_theme_is_a_400_page(client, query, text):
     response = client.get(f"/board/overview?{query}")
@@ -250,6 +253,51 @@ def test_before_the_first_sync_the_kiosk_polls_the_board_part(fake):
     assert response.status_code == 503
     assert 'data-poll-url="/board/class/5a?theme=dark&amp;part=board"' in response.get_data(
         as_text=True)
+
+
+def _sections(page: str) -> list[tuple[str, str]]:
+    """Return each day section's `data-today` and `<time datetime>`, in order."""
+    return re.findall(r'<section class="day" data-today="(\w+)">\s*<h2 class="day-title">'
+                      r'<time datetime="([\d-]+)">', page)
+
+
+@pytest.mark.parametrize("board", ["overview", "class/5b", "room/R102", "teacher/BEC"])
+def test_two_days_show_the_shown_day_and_the_next_school_day(client, changed, fake, clock,
+                                                            engine, board):
+    tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+    fake.update_period(2020, status="CANCELLED", substitutionText="Wandertag")  # Tue, 5b
+    cycle(engine, clock)
+    page = client.get(f"/board/{board}?days=2").get_data(as_text=True)
+    assert _sections(page) == [("yes", MONDAY.isoformat()), ("no", tuesday.isoformat())]
+    monday_part, tuesday_part = page.split('<section class="day"')[1:]
+    assert "Entfall" in monday_part and "Wandertag" not in monday_part
+    assert "Wandertag" in tuesday_part
+    one = client.get(f"/board/{board}").get_data(as_text=True)
+    assert _sections(one) == [] and f'<time datetime="{MONDAY.isoformat()}">' in one
+    assert 'class="days days-1"' in one and 'class="days days-2"' in page
+    for period_id in [p for p in fake.periods if fake.periods[p]["start"].startswith(
+            tuesday.isoformat())]:  # Tuesday off: the next school day is Wednesday
+        fake.delete_period(period_id)
+    cycle(engine, clock)
+    page = client.get(f"/board/{board}?days=2").get_data(as_text=True)
+    assert _sections(page) == [("yes", MONDAY.isoformat()), ("no", wednesday.isoformat())]
+
+
+def test_each_day_pages_on_its_own_and_never_splits_a_class(client, changed, fake, clock,
+                                                            engine):
+    for period_id in (2010, 2012, 2020, 2022):  # Tuesday: 5a and 5b two changes each
+        fake.update_period(period_id, status="CANCELLED")
+    cycle(engine, clock)
+    page = client.get("/board/overview?days=2&rows=3").get_data(as_text=True)
+    monday_part, tuesday_part = page.split('<section class="day"')[1:]
+    # Monday: 5a and 5b (a row each) on page 1, 10a's four rows on two pages of their own.
+    monday_pages = monday_part.split('<div class="page"')[1:]
+    assert [re.findall(r"<h3>(\w+)", p) for p in monday_pages] == [["5a", "5b"], ["10a"], ["10a"]]
+    assert "Seite 1/3" in monday_pages[0] and "(Fortsetzung)" in monday_pages[2]
+    # Tuesday: 5a's two rows and 5b's two do not share a page of three.
+    tuesday_pages = tuesday_part.split('<div class="page"')[1:]
+    assert [re.findall(r"<h3>(\w+)", p) for p in tuesday_pages] == [["5a"], ["5b"]]
+    assert "Seite 2/2" in tuesday_pages[1] and "(Fortsetzung)" not in tuesday_part
 
 
 def test_tomorrows_board_is_not_today(client, clock):

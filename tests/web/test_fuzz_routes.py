@@ -45,7 +45,7 @@ HOSTILE = "<script>alert(1)</script>"
 # Names a real school has that are awkward in a URL; the boards must find them.
 ODD_NAMES = {"classes": {901: "Q1/2", 902: "ÄÖÜ-Kurs"}, "rooms": {901: "Raum 1.01", 902: ".."},
              "teachers": {901: "ÖZD"}, "subjects": {901: "Sp/Ge"}}
-BOARD_PARAMS = ["date", "lang", "theme", "view", "rows", "part"]
+BOARD_PARAMS = ["date", "lang", "theme", "view", "rows", "part", "days"]
 # Every route (method, path with {name} for its variable part) and the parameters it reads.
 ROUTES: list[tuple[str, str, list[str]]] = [
     ("GET", "/", ["lang", "theme", "date"]),
