@@ -91,6 +91,34 @@ def paginate(groups: Sequence[Group], capacity: int) -> list[Page]:
     return [Page(tuple(page)) for page in pages]
 
 
+def absent_teachers(rows: Iterable[ChangeRow]) -> list[tuple[str, str]]:
+    """Return the teachers removed from periods of the day (the upstream's word for absent),
+    in natural order, each with the units they miss ("1-4, 6"; "" when off the grid)."""
+    units: dict[str, set[int]] = {}
+    for row in rows:
+        for name in row.original_teachers:
+            missed = units.setdefault(name, set())
+            if row.units is not None:
+                missed.update(range(row.units[0], row.units[1] + 1))
+    return [(name, _ranges(sorted(units[name]))) for name in sorted(units, key=natural_key)]
+
+
+def affected_classes(rows: Iterable[ChangeRow]) -> list[str]:
+    """Return the classes with a change on the day, in natural order."""
+    return sorted({name for row in rows if row.kinds for name in row.classes}, key=natural_key)
+
+
+def _ranges(numbers: Sequence[int]) -> str:
+    """Return sorted numbers as runs: [1, 2, 3, 5] -> "1-3, 5"."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
 def teacher_order(rows: Iterable[ChangeRow], name: str) -> list[ChangeRow]:
     """Return a teacher's rows with the lessons they substitute first, then the rest by time."""
     rows = list(rows)

@@ -153,6 +153,17 @@ class CycleRecord:
 
 
 @dataclass(frozen=True)
+class OtherSide:
+    """The other side of a moved lesson: where a cancelled slot's lesson went ("to"), or where
+    a new slot's lesson came from ("from")."""
+
+    direction: str  # "to" or "from"
+    day: date
+    start: str  # HH:MM, school-local
+    unit: int | None = None  # the unit of that day's time grid (1-based), when known
+
+
+@dataclass(frozen=True)
 class ChangeRow:
     """One line of a board: a change, possibly spanning a merged double period."""
 
@@ -168,6 +179,8 @@ class ChangeRow:
     kinds: tuple[str, ...]
     text: str = ""
     units: tuple[int, int] | None = None  # first and last unit of the day's grid (1-based)
+    other_side: OtherSide | None = None  # a moved lesson's other slot (boards only, not JSON)
+    supervision: bool = False  # a break supervision (staff boards only, not JSON)
 
     @property
     def unit_label(self) -> str:

@@ -16,10 +16,11 @@ def for_public(rows: Iterable[ChangeRow], names: Iterable[str] = (), *,
                show_teachers: bool = False, show_notes: bool = False) -> list[ChangeRow]:
     """Return the rows as a public screen may show them.
 
-    Teacher names go unless the school opted in to showing them (its teachers' short names);
-    planners' notes go unless it opted in to notes, and then any of `names` in a note
-    ("Vertretung durch MÜL") becomes "…" unless teacher names may show anyway.
+    Break supervisions go. Teacher names go unless the school opted in to showing them (its
+    teachers' short names); planners' notes go unless it opted in to notes, and then any of
+    `names` in a note ("Vertretung durch MÜL") becomes "…" unless teacher names may show anyway.
     """
+    rows = [r for r in rows if not r.supervision]  # staff matters, whatever the opt-ins
     patterns = _name_patterns(names)
 
     def note(text: str) -> str:

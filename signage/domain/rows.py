@@ -22,6 +22,7 @@ from signage.domain.model import (
     REGULAR,
     REMOVED,
     ChangeRow,
+    OtherSide,
     Period,
     Snapshot,
 )
@@ -29,6 +30,9 @@ from signage.domain.model import (
 # Periods that sit in the units of the day's time grid; a break supervision or a meeting may
 # start in a break, and must not split the double period around it.
 GRID_TYPES = frozenset({"NORMAL_TEACHING_PERIOD", "ADDITIONAL_PERIOD", "EXAM", "STAND_BY_PERIOD"})
+# Break supervisions are staff matters: never a row of the boards' lessons or the API, only of
+# `supervision_rows` (teacher boards and the supervisions list, staff profile only).
+SUPERVISION = "BREAK_SUPERVISION"
 _EQUIVALENCE_CATEGORIES = CATEGORIES  # v3: classes, departments, resources, studentGroups, ...
 
 
@@ -39,21 +43,54 @@ def change_rows(snapshot: Snapshot, day: date) -> list[ChangeRow]:
 
 def day_rows(snapshot: Snapshot, day: date) -> list[ChangeRow]:
     """Return every period of `day` as a row (regular ones with no kinds), double periods
-    merged, sorted by time and class; rows carry their units of the day's time grid."""
-    periods = sorted(
-        (p for p in snapshot.periods.values() if p.day == day), key=lambda p: (p.start, p.id)
-    )
-    grid = sorted({p.start for p in periods if p.type in GRID_TYPES})
+    merged, sorted by time and class; rows carry their units of the day's time grid. Break
+    supervisions are not among them (see `supervision_rows`)."""
+    periods = _periods_of(snapshot, day)
+    grid = _grid(periods)
     unit_of = _units(periods, grid)
     rows = []
-    for group in _merge_groups(periods, grid):
+    for group in _merge_groups([p for p in periods if p.type != SUPERVISION], grid):
         row = classify(group, snapshot, include_regular=True)
         first, last = unit_of(group[0]), unit_of(group[-1])
         if row is not None and first is not None and last is not None:
             row = replace(row, units=(first, last))
+        side = _other_side(group, snapshot)
+        if row is not None and side is not None:
+            row = replace(row, other_side=side)
         rows.append(row)
     rows.sort(key=lambda r: (r.start, r.end, [natural_key(c) for c in r.classes]))
     return rows
+
+
+def supervision_rows(snapshot: Snapshot, day: date) -> list[ChangeRow]:
+    """Return the break supervisions of `day` as rows (regular ones without kinds; a
+    substitution as on any board), sorted by time and teacher."""
+    rows = [classify([p], snapshot, include_regular=True) for p in _periods_of(snapshot, day)
+            if p.type == SUPERVISION]
+    rows = [replace(r, supervision=True) for r in rows if r is not None]
+    return sorted(rows, key=lambda r: (r.start, r.end, [natural_key(t) for t in r.teachers]))
+
+
+def _periods_of(snapshot: Snapshot, day: date) -> list[Period]:
+    return sorted((p for p in snapshot.periods.values() if p.day == day),
+                  key=lambda p: (p.start, p.id))
+
+
+def _grid(periods: Sequence[Period]) -> list[datetime]:
+    return sorted({p.start for p in periods if p.type in GRID_TYPES})
+
+
+def _other_side(group: Sequence[Period], snapshot: Snapshot) -> OtherSide | None:
+    """Return where a moved lesson went (its cancelled slot) or came from (its new slot), when
+    the upstream links the two (v3's `relatedPeriod`) and the other one is in the window."""
+    related = next((p.related_period for p in group if p.related_period is not None), None)
+    other = snapshot.periods.get(related) if related is not None else None
+    if other is None:
+        return None
+    periods = _periods_of(snapshot, other.day)
+    unit = _units(periods, _grid(periods))(other)
+    direction = "to" if group[0].status == CANCELLED else "from"
+    return OtherSide(direction, other.day, other.start.strftime("%H:%M"), unit)
 
 
 def _units(periods: Sequence[Period], grid: Sequence[datetime]) -> Callable[[Period], int | None]:

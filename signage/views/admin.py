@@ -28,7 +28,10 @@ from signage.domain.announcements import to_json as announcement_to_json
 from signage.domain.board import board_names
 from signage.domain.calendar import in_school_hours
 from signage.domain.screens import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
     Display,
+    Pairing,
     display_from_json,
     heartbeat_from_json,
     normal_code,
@@ -97,19 +100,23 @@ def edit_display(display_id: str):
 @bp.post("/displays/<display_id>/pair")
 def pair(display_id: str):
     """Give a display to the screen that shows the entered code."""
-    rt = runtime()
-    display = _display(display_id)
-    code = normal_code(request.form.get("code", ""))
-    doc = rt.registry.items("pairings").get(code)
-    pairing = pairing_from_json(doc) if doc else None
-    if pairing is None or pairing.expired(rt.clock()) or pairing.display_id is not None:
-        flash(f"No screen shows the code {code or '(empty)'}: check it on the screen "
-              "(codes last 30 minutes).", "error")
-        return redirect(url_for(".edit_display", display_id=display_id)), 303
-    rt.registry.put("pairings", code, to_json(replace(pairing, display_id=display.id)))
-    log.info("display %s given to the screen showing its code", display.id)
-    flash(f"Paired: the screen shows “{display.name}” within a few seconds.", "ok")
-    return redirect(url_for(".dashboard")), 303
+    return _pair(_display(display_id), request.form.get("code", ""))
+
+
+@bp.get("/pair")
+def pair_code():
+    """Show the code a screen's QR code carries and the displays it may become (for a phone)."""
+    code = normal_code(request.args.get("code", ""))
+    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        abort(400, "This link carries no valid pairing code: scan the QR code on the screen "
+                   "again, or enter the code on a display's page.")
+    pairing = _open_pairing(code)
+    if pairing is None:
+        abort(404, "This code is unknown or has expired: the screen shows a new one.")
+    displays = _displays()
+    return render_template("admin/pair_code.html", code=code, waiting=pairing.display_id is None,
+                           chosen=displays.get(pairing.display_id or ""),
+                           displays=sorted(displays.values(), key=lambda d: d.name.casefold()))
 
 
 @bp.post("/displays/<display_id>/revoke")
@@ -207,9 +214,12 @@ def _display_form(base: Display, created: bool):
             problems = error.problems
         else:
             rt.registry.put("displays", display.id, to_json(display))
+            code = request.args.get("code", "") if created else ""  # from a screen's QR code
             flash(f"“{display.name}” saved." + (" Now pair it with a screen: open /display on "
                                                 "the screen and enter its code here."
-                                                if created else ""), "ok")
+                                                if created and not code else ""), "ok")
+            if code:
+                return _pair(display, code)
             return redirect(url_for(".edit_display", display_id=display.id)), 303
     names = {kind: board_names(snapshot, category) if snapshot else []
              for kind, category in (("class", "classes"), ("room", "rooms"),
@@ -217,6 +227,29 @@ def _display_form(base: Display, created: bool):
     return render_template("admin/display.html", display=base, created=created,
                            form=request.form if problems else None, problems=problems,
                            names=names), 400 if problems else 200
+
+
+def _pair(display: Display, typed: str):
+    """Give `display` to the screen showing the code `typed`; flash how that went."""
+    rt = runtime()
+    code = normal_code(typed)
+    pairing = _open_pairing(code)
+    if pairing is None or pairing.display_id is not None:
+        flash(f"No screen shows the code {code or '(empty)'}: check it on the screen "
+              "(codes last 30 minutes).", "error")
+        return redirect(url_for(".edit_display", display_id=display.id)), 303
+    rt.registry.put("pairings", code, to_json(replace(pairing, display_id=display.id)))
+    log.info("display %s given to the screen showing its code", display.id)
+    flash(f"Paired: the screen shows “{display.name}” within a few seconds.", "ok")
+    return redirect(url_for(".dashboard")), 303
+
+
+def _open_pairing(code: str) -> Pairing | None:
+    """Return the unexpired pairing of `code` (chosen for a display or not), or None."""
+    rt = runtime()
+    doc = rt.registry.items("pairings").get(code)
+    pairing = pairing_from_json(doc) if doc else None
+    return None if pairing is None or pairing.expired(rt.clock()) else pairing
 
 
 def _displays() -> dict[str, Display]:

@@ -3,7 +3,7 @@ If-None-Match; a matching ETag is answered 304 before anything is rendered."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from urllib.parse import urlencode
 
@@ -20,6 +20,8 @@ from signage.domain.board import (
     KIND_ICONS,
     Group,
     Page,
+    absent_teachers,
+    affected_classes,
     group_by_class,
     paginate,
     row_key,
@@ -27,7 +29,7 @@ from signage.domain.board import (
 )
 from signage.domain.calendar import display_day, next_school_day
 from signage.domain.model import ChangeRow, Snapshot
-from signage.domain.rows import change_rows, day_rows, rows_for
+from signage.domain.rows import change_rows, day_rows, rows_for, supervision_rows
 from signage.domain.screens import Display
 from signage.views.caching import page
 from signage.views.common import etag, local_now, staff, visible
@@ -41,11 +43,12 @@ from signage.views.params import (
     param,
     theme_param,
 )
-from signage.views.words import BOARD_TITLES, KIND_WORDS
+from signage.views.words import BOARD_TITLES, KIND_WORDS, SUPERVISION_WORD, moved_label
 
 bp = Blueprint("boards", __name__, url_prefix="/board")
 
 DEFAULT_ROWS = 16
+STAFF_BOARDS = ("teacher", "supervisions")  # teacher names are the point: never public
 KIOSK_POLL_S = 30
 
 
@@ -73,12 +76,18 @@ def teacher_board(name: str):
     return render_board("teacher", name)
 
 
+@bp.get("/supervisions")
+def supervisions():
+    """Show the day's break supervisions, substitutions highlighted (staff profile only)."""
+    return render_board("supervisions", None)
+
+
 @dataclass(frozen=True)
 class BoardRequest:
     """What one board request asks for: the board, and how to show it (a display's own
     settings, or the query string's)."""
 
-    kind: str  # overview, class, room, teacher
+    kind: str  # overview, class, room, teacher, supervisions
     raw_name: str | None  # as asked; the board's name once checked against the timetable
     lang: str
     theme: str
@@ -111,8 +120,8 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
 
     A display's own settings (language, theme, parameters) replace the query's.
     """
-    if kind == "teacher" and not staff():
-        abort(403, "teacher boards need the staff profile")
+    if kind in STAFF_BOARDS and not staff():
+        abort(403, f"{kind} boards need the staff profile")
     rt = runtime()
     version, snapshot = rt.store.current()
     fresh = freshness(rt, snapshot)
@@ -161,6 +170,8 @@ class DayView:
     in_window: bool
     today: bool
     now: tuple[str | None, str | None]
+    absent: list[tuple[str, str]] | None = None  # staff overview: teachers and their units
+    affected: list[str] | None = None  # staff overview: the classes with changes
 
 
 def _context(board: BoardRequest, fresh, notices: list[Announcement], version: int) -> dict:
@@ -169,6 +180,7 @@ def _context(board: BoardRequest, fresh, notices: list[Announcement], version: i
             "name": board.raw_name, "theme": board.theme, "view": board.view,
             "title": BOARD_TITLES[board.kind], "school": "", "fresh": fresh,
             "tz": runtime().settings.tz, "icons": KIND_ICONS, "words": KIND_WORDS,
+            "moved_label": moved_label, "supervision_word": SUPERVISION_WORD,
             "row_key": row_key, "rows_per_page": board.rows_per_page, "days": [],
             "day_count": board.days, "today": False, "etag": None}
 
@@ -191,8 +203,13 @@ def _day_view(board: BoardRequest, name: str | None, day: date, snapshot: Snapsh
     rows = _rows(snapshot, board.kind, name, day, board.view)
     today = day == now.date()
     groups = group_by_class(rows) if board.kind == "overview" else [Group("", tuple(rows))]
-    return DayView(day, rows, paginate(groups, board.rows_per_page) if rows else [],
-                   snapshot.covers(day), today, _now_and_next(rows, now) if today else (None, None))
+    view = DayView(day, rows, paginate(groups, board.rows_per_page) if rows else [],
+                   snapshot.covers(day), today,
+                   _now_and_next(rows, now) if today else (None, None))
+    if board.kind == "overview" and staff():  # the header the staff room knows from Untis
+        view = replace(view, absent=absent_teachers([*rows, *supervision_rows(snapshot, day)]),
+                       affected=affected_classes(rows))
+    return view
 
 
 def _poll() -> dict:
@@ -210,8 +227,14 @@ def _rows(snapshot: Snapshot, kind: str, name: str | None, day: date,
           view: str) -> list[ChangeRow]:
     if kind == "overview":
         rows = change_rows(snapshot, day)
+    elif kind == "supervisions":
+        rows = supervision_rows(snapshot, day)
+        rows = [r for r in rows if r.kinds] if view == "changes" else rows
     else:
         source = change_rows(snapshot, day) if view == "changes" else day_rows(snapshot, day)
+        if kind == "teacher":
+            duties = supervision_rows(snapshot, day)
+            source = [*source, *([r for r in duties if r.kinds] if view == "changes" else duties)]
         rows = rows_for(source, BOARD_CATEGORIES[kind], name)
         if kind == "teacher":
             rows = teacher_order(rows, name)

@@ -11,7 +11,9 @@ import logging
 import re
 from dataclasses import replace
 
-from flask import Blueprint, Response, jsonify, make_response, render_template, request
+import segno
+from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
+from markupsafe import Markup
 
 from signage.domain.screens import (
     MAX_PAIRINGS,
@@ -39,6 +41,9 @@ bp = Blueprint("display", __name__, url_prefix="/display")
 
 PAIRING_COOKIE = "signage_pairing"
 PAIRING_POLL_S = 3
+# Dark modules on white with the standard four-module quiet zone, whatever the page's theme:
+# phone cameras read light-on-dark codes badly. No size: pair.css sets it per screen.
+QR_SVG = {"border": 4, "dark": "#000", "light": "#fff", "omitsize": True, "svgclass": "pair-qr"}
 
 
 @bp.get("")
@@ -58,8 +63,9 @@ def show():
         response.delete_cookie(DISPLAY_COOKIE)
         return response
     pairing, secret = _pairing()
-    response = make_response(render_template("pair.html", code=pairing.code,
-                                             poll_s=PAIRING_POLL_S))
+    pair_url = url_for("admin.pair_code", code=pairing.code, _external=True)
+    response = make_response(render_template("pair.html", code=pairing.code, pair_url=pair_url,
+                                             qr=_qr_svg(pair_url), poll_s=PAIRING_POLL_S))
     response.cache_control.no_store = True
     if request.cookies.get(DISPLAY_COOKIE):
         response.delete_cookie(DISPLAY_COOKIE)  # a revoked token: forget it
@@ -88,6 +94,12 @@ def pairing_state():
     _set_cookie(response, DISPLAY_COOKIE, token, max_age=DISPLAY_COOKIE_MAX_AGE_S)
     response.delete_cookie(PAIRING_COOKIE)
     return response
+
+
+def _qr_svg(url: str) -> Markup:
+    """Return a QR code of `url` as inline SVG markup (attributes only: no style, no script)."""
+    # Markup is safe here: the URL is encoded into modules, never written out as text.
+    return Markup(segno.make(url, error="m").svg_inline(**QR_SVG))  # noqa: S704
 
 
 def _pairing() -> tuple[Pairing, str | None]:

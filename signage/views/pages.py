@@ -39,6 +39,7 @@ def index():
         school=snapshot.school if snapshot else "",
         sections=sections,
         keep=keep,
+        staff=staff(),
         last_success=last.astimezone(rt.settings.tz) if (last := status.last_success) else None,
         last_error=status.last_error,
     )

@@ -84,6 +84,14 @@ def school_periods() -> Iterator[dict]:
                                           {"id": other, "status": "ADDED"}],
                              "substitutionText": f"Klausuraufsicht {q}; {NOTE_MARK}"}
                 yield base  # case 0: a regular lesson, its teacher on the day view
+        for n, (planned, other) in enumerate([(5, 5), (6, 4)]):  # break supervisions: staff only
+            pid += 1
+            yield {**period(pid, day, 1, cls=1, teacher=planned, room=n + 1, subject=1),
+                   "start": f"{day.isoformat()}T09:35", "end": f"{day.isoformat()}T09:55",
+                   "type": "BREAK_SUPERVISION", "classes": [], "subjects": [],
+                   "teachers": ([{"id": planned, "status": "REGULAR"}] if planned == other else
+                                [{"id": planned, "status": "REMOVED"},
+                                 {"id": other, "status": "ADDED"}])}
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +157,7 @@ def walk(client: FlaskClient) -> Iterator[tuple[str, object]]:
     day of the window (and one day outside), both views, page and kiosk region."""
     dates = [d.isoformat() for d in [*DAYS, OUTSIDE]]
     paths = ["/", "/?lang=en", f"/?date={dates[1]}", "/board/overview", "/api/v1/changes",
+             "/board/overview?days=2", "/board/class/5a?days=2", "/board/room/R101?days=2",
              "/api/v1/classes", "/api/v1/rooms", "/healthz", "/status", "/metrics", "/login",
              "/display", "/display/pairing"]
     for lang in ("de", "en", "da", "nl"):
@@ -184,12 +193,20 @@ def shown(client: FlaskClient) -> set[str]:
 
 # --- the public profile -----------------------------------------------------------------------
 
+# What only staff boards say: break supervisions and the overview's header of absent teachers.
+STAFF_WORDS = ["Pausenaufsicht", "Break supervision", "Pauzetoezicht", "Frikvartersvagt",
+               "Abwesende", "Absent teachers", "Afwezige", "Fraværende", "Betroffene Klassen",
+               "Classes with changes"]
+
+
 def test_the_public_profile_shows_no_teacher_name_or_note_anywhere(make_app):
     client = make_app().test_client()
     statuses = {}
     for path, response in walk(client):
         statuses[path] = response.status_code
         assert found(response) == set(), path
+        body = response.get_data(as_text=True)
+        assert [w for w in STAFF_WORDS if w in body] == [], path
     # The walk reached real content, and the error pages it meant to.
     assert statuses["/board/overview"] == statuses["/api/v1/changes"] == 200
     assert statuses["/ical/room/Aula.ics"] == statuses["/board/room/Bio1?date=2026-11-25"] == 200
@@ -200,7 +217,11 @@ def test_the_public_profile_shows_no_teacher_name_or_note_anywhere(make_app):
 
 def test_the_walk_finds_every_name_and_note_in_the_staff_profile(make_app):
     # The detector is the one the public test relies on: here it must find everything.
-    assert shown(make_app(DEFAULT_PROFILE="staff").test_client()) == set(PRIVATE)
+    client = make_app(DEFAULT_PROFILE="staff").test_client()
+    assert shown(client) == set(PRIVATE)
+    overview = client.get("/board/overview?lang=en").get_data(as_text=True)
+    assert "Absent teachers" in overview and "Classes with changes" in overview
+    assert "Break supervision" in client.get("/board/supervisions?lang=en").get_data(as_text=True)
 
 
 def test_public_pages_still_show_the_changes_without_their_names(make_app):
@@ -218,11 +239,12 @@ def test_public_pages_still_show_the_changes_without_their_names(make_app):
 @pytest.mark.parametrize(
     "path",
     ["/board/teacher/Zwackelmann", "/board/teacher/Nobody", "/board/teacher/%C3%84QX?part=board",
+     "/board/supervisions", "/board/supervisions?part=board&days=2",
      "/api/v1/teachers", "/api/v1/changes?teacher=Quaxtorf", "/api/v1/changes?teacher=Nobody",
      f"/api/v1/changes?class=5a&date={MONDAY}&teacher=Quaxtorf"],
     ids=["teacher board", "unknown teacher board (no list of the known ones)",
-         "teacher board region", "teacher list", "teacher filter", "unknown teacher filter",
-         "teacher filter with a class filter"],
+         "teacher board region", "supervisions", "supervisions region", "teacher list",
+         "teacher filter", "unknown teacher filter", "teacher filter with a class filter"],
 )
 def test_teacher_endpoints_answer_403_in_public(make_app, path):
     response = make_app().test_client().get(path)

@@ -347,3 +347,63 @@ def test_workers_share_rendered_boards_through_redis(fake, clock, engine, redis_
     finally:
         for worker in apps:
             worker.extensions["signage"].store.close()
+
+
+def test_a_moved_lesson_names_its_other_side_on_both_slots(client, fake, clock, engine):
+    tuesday = MONDAY + timedelta(days=1)
+    fake.put_period(period(5001, tuesday, 3, cls=3, teacher=3, room=3, subject=1,
+                           status="ADDITIONAL", type="ADDITIONAL_PERIOD", relatedPeriod=1030))
+    fake.update_period(1030, status="CANCELLED", relatedPeriod=5001)  # 10a, Monday unit 1
+    fake.put_period(period(5002, MONDAY, 3, cls=1, teacher=1, room=1, subject=3,
+                           status="ADDITIONAL", relatedPeriod=1010))  # 5a, the same day
+    fake.update_period(1010, status="CANCELLED", relatedPeriod=5002)
+    cycle(engine, clock)
+    monday = client.get("/board/class/10a?lang=en&days=2").get_data(as_text=True)
+    cancelled, moved_in = monday.split('<section class="day"')[1:]
+    assert "→ Tue period 4" in cancelled and "from Mon period 1" in moved_in
+    german = client.get(f"/board/class/10a?date={tuesday.isoformat()}").get_data(as_text=True)
+    assert "von Mo. 1. Std." in german
+    same_day = client.get("/board/class/5a?lang=en").get_data(as_text=True)
+    assert "→ period 4" in same_day and "from period 1" in same_day
+    assert "other_side" not in str(client.get("/api/v1/changes").get_json())  # boards only
+
+
+def _supervision(pid: int, teachers: list[dict], room: int = 4) -> dict:
+    return {**period(pid, MONDAY, 1, cls=1, teacher=1, room=room, subject=1),
+            "start": f"{MONDAY.isoformat()}T09:35", "end": f"{MONDAY.isoformat()}T09:55",
+            "type": "BREAK_SUPERVISION", "classes": [], "subjects": [], "teachers": teachers}
+
+
+def test_the_staff_overview_names_absent_teachers_and_the_classes_with_changes(
+        client, changed, fake, clock, engine):
+    fake.update_period(1012, teachers=[{"id": 1, "status": "REMOVED"},
+                                       {"id": 4, "status": "ADDED"}], status="CHANGED")
+    fake.put_period(_supervision(6001, [{"id": 2, "status": "REMOVED"},
+                                        {"id": 3, "status": "ADDED"}]))
+    cycle(engine, clock)
+    page = client.get("/board/overview?lang=en").get_data(as_text=True)
+    info = page.split('<div class="staff-info">')[1].split("</div>")[0]
+    # MÜL is out of 5a's units 2 and 3; BEC of a supervision (off the grid: no units).
+    assert re.findall(r'<span class="absent">([^<]+)</span>', info) == ["BEC", "MÜL (2-3)"]
+    assert "Classes with changes:</span> 5a, 5b, 10a" in info
+
+
+def test_supervisions_show_on_teacher_boards_and_as_a_day_list(client, fake, clock, engine):
+    fake.put_period(_supervision(6001, [{"id": 1, "status": "REGULAR"}]))
+    fake.put_period(_supervision(6002, [{"id": 2, "status": "REMOVED"},
+                                        {"id": 3, "status": "ADDED"}], room=3))
+    cycle(engine, clock)
+    mine = client.get("/board/teacher/MÜL?lang=en").get_data(as_text=True)
+    assert "Break supervision" in mine and "09:35–09:55" in mine
+    substitute = client.get("/board/teacher/SCH?lang=en&view=changes").get_data(as_text=True)
+    assert "Break supervision" in substitute and "<del>BEC</del>" in substitute
+    assert "Break supervision" not in client.get(
+        "/board/teacher/MÜL?lang=en&view=changes").get_data(as_text=True)  # no change to it
+    listing = client.get("/board/supervisions?lang=en").get_data(as_text=True)
+    assert "Break supervisions" in listing and listing.count('class="row') == 2
+    assert "kind-substitution" in listing
+    changes = client.get("/board/supervisions?lang=en&view=changes").get_data(as_text=True)
+    assert changes.count('class="row') == 1
+    for path in ("/board/overview", "/board/class/5a", "/board/room/Aula"):
+        assert "Break supervision" not in client.get(f"{path}?lang=en").get_data(as_text=True)
+    assert all(row["classes"] for row in client.get("/api/v1/changes").get_json()["changes"])
