@@ -11,7 +11,7 @@
   var newForMs = 5 * 60 * 1000;
   var reloadHours = [3, 5];  // school-local: a full reload happens in this quiet window only
   var etag = board.dataset.etag || null;
-  var skewMs = 0;            // server clock minus ours, from the Date header
+  var skewMs = 0;            // server clock minus ours (X-Signage-Now, else the Date header)
   var failures = 0;
   var firstSeen = {};        // row key -> when it first appeared (0: on the first page load)
   var loadedDay = null;
@@ -81,6 +81,8 @@
   function rotatePages() {
     pageTimers.forEach(clearTimeout);
     pageTimers = [];
+    var r = region();
+    if (r && r.dataset.groupSize && r.dataset.groupDwellS) { showGroupPages(); return; }
     board.querySelectorAll(".day").forEach(function (section, d) {
       var pages = section.querySelectorAll(".page");
       var state = pageState[d] || (pageState[d] = { index: 0, shownAt: Date.now() });
@@ -97,6 +99,25 @@
       }
       show(Math.max(0, dwellMs() - (Date.now() - state.shownAt)));
     });
+  }
+
+  // A display of a group (screens side by side sharing one overview): screen k shows page k,
+  // and with more pages than screens the group turns them together, a round per dwell. Each
+  // screen works it out from the server's clock alone, so one that drops out stops no other.
+  function showGroupPages() {
+    var r = region();
+    var size = Number(r.dataset.groupSize);
+    var position = Number(r.dataset.groupPosition);
+    var dwellMs = Number(r.dataset.groupDwellS) * 1000;
+    var round = Math.floor(now() / dwellMs);
+    board.querySelectorAll(".day").forEach(function (section) {
+      var pages = section.querySelectorAll(".page");
+      if (!pages.length) { return; }
+      var rounds = Math.ceil(pages.length / size);
+      var index = ((round % rounds) * size + position - 1) % pages.length;
+      pages.forEach(function (page, i) { page.hidden = i !== index; });
+    });
+    pageTimers = [setTimeout(rotatePages, dwellMs - (now() % dwellMs) + 50)];
   }
 
   // Swap the region only when its content changed; a new "Stand" alone updates attributes and
@@ -155,10 +176,16 @@
     headers["X-Signage-App"] = board.dataset.app || "";
     var controller = new AbortController();
     var timer = setTimeout(function () { controller.abort(); }, requestTimeoutMs);
+    var askedAt = Date.now();
     fetch(board.dataset.pollUrl, { headers: headers, cache: "no-store", signal: controller.signal })
       .then(function (response) {
         var date = response.headers.get("Date");
-        if (date) { skewMs = Date.parse(date) - Date.now(); }
+        var serverMs = Number(response.headers.get("X-Signage-Now"));
+        if (serverMs) {
+          skewMs = serverMs + (Date.now() - askedAt) / 2 - Date.now();  // half the round trip
+        } else if (date) {
+          skewMs = Date.parse(date) - Date.now();
+        }
         if (response.status === 304) { return null; }
         if (response.status === 410) {  // this display was revoked: show a pairing code
           window.location.reload();

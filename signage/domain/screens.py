@@ -5,6 +5,8 @@
   its cookie. The admin enters the code for a display; at its next check the kiosk receives a
   token (256 bits, in a long-lived cookie). Only hashes of secrets and tokens are stored.
 - Revoking clears the display's token hash: its next poll finds no display and shows a code again.
+- Groups ("cluster"): displays side by side that share one overview name one group; each shows
+  its own page at the same time, screen k page k (`GroupSlot`), the group turning pages together.
 - Each poll leaves a `Heartbeat`; a display unheard of for `SILENT_AFTER` in school hours is silent.
 Pure: no Flask, no I/O; times are timezone-aware UTC.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,7 +62,7 @@ class Display:
     name: str
     board: str = "overview"  # one of BOARD_KINDS
     target: str = ""  # the class, room or teacher; empty for the overview
-    params: dict[str, str] = field(default_factory=dict)  # view, rows
+    params: dict[str, str] = field(default_factory=dict)  # view, rows, days, group, position
     profile: str = "public"
     language: str = "de"
     theme: str = "light"
@@ -74,6 +77,29 @@ class Display:
     def revoked(self) -> Display:
         """Return the display without a token: its screen falls back to pairing."""
         return replace(self, token_hash=None, paired_at=None)
+
+
+@dataclass(frozen=True)
+class GroupSlot:
+    """A display's place in its group: screen `position` (1-based) of `size`."""
+
+    position: int
+    size: int
+
+
+def group_slot(display: Display, displays: Iterable[Display]) -> GroupSlot | None:
+    """Return where `display` stands in its group, None when it is in none. Members are
+    counted in the order of their positions (the display's id breaks a tie), so a member
+    deleted from the middle leaves no gap."""
+    name = display.params.get("group")
+    if not name:
+        return None
+    members = sorted((d for d in displays if d.params.get("group") == name),
+                     key=lambda d: (int(d.params.get("position") or 0), d.id))
+    ids = [d.id for d in members]
+    if display.id not in ids:  # not saved yet: it joins at the end
+        ids.append(display.id)
+    return GroupSlot(ids.index(display.id) + 1, len(ids))
 
 
 @dataclass(frozen=True)

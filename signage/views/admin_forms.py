@@ -16,6 +16,7 @@ from signage.domain.screens import BOARD_KINDS, Display
 from signage.views.params import THEMES
 
 MAX_NAME_CHARS = 80
+MAX_GROUP_SCREENS = 20  # screens side by side sharing one overview
 
 
 class FormError(Exception):
@@ -52,6 +53,18 @@ def display_from_form(form: Mapping[str, str], base: Display,
         problems["days"] = "1 (the shown day) or 2 (and the next school day)"
     elif days == "2":
         params["days"] = days
+    group = " ".join(form.get("group", "").split())
+    position = form.get("position", "").strip()
+    if group:
+        if board != "overview":
+            problems["group"] = "only overview displays share pages in a group"
+        elif len(group) > MAX_NAME_CHARS:
+            problems["group"] = f"a name of at most {MAX_NAME_CHARS} characters"
+        if not position.isdecimal() or not 1 <= int(position) <= MAX_GROUP_SCREENS:
+            problems["position"] = (f"the screen's place in the group, 1 to {MAX_GROUP_SCREENS}"
+                                    " (1: the first page)")
+        else:
+            params.update(group=group, position=str(int(position)))
     rows = form.get("rows", "").strip()
     if rows:
         if not rows.isdecimal() or not 1 <= int(rows) <= 200:

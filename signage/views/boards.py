@@ -30,7 +30,7 @@ from signage.domain.board import (
 from signage.domain.calendar import display_day, next_school_day
 from signage.domain.model import ChangeRow, Snapshot
 from signage.domain.rows import change_rows, day_rows, rows_for, supervision_rows
-from signage.domain.screens import Display
+from signage.domain.screens import Display, GroupSlot, display_from_json, group_slot
 from signage.views.caching import page
 from signage.views.common import etag, local_now, staff, visible
 from signage.views.context import runtime
@@ -95,6 +95,7 @@ class BoardRequest:
     rows_per_page: int
     part: bool  # the board region only (a kiosk's poll)
     days: int = 1  # 2: the shown day and the next school day
+    group: GroupSlot | None = None  # a display of a group: which page is its own
 
     @classmethod
     def of(cls, kind: str, raw_name: str | None, display: Display | None) -> BoardRequest:
@@ -103,9 +104,11 @@ class BoardRequest:
         if display is not None:
             g.lang = display.language
             view = "changes" if display.params.get("view") == "changes" else "day"
+            displays = [display_from_json(d) for d in runtime().registry.items("displays").values()]
             return cls(kind, raw_name, display.language, display.theme, view,
                        int(display.params.get("rows") or DEFAULT_ROWS), part,
-                       2 if display.params.get("days") == "2" else 1)
+                       2 if display.params.get("days") == "2" else 1,
+                       group_slot(display, displays) if kind == "overview" else None)
         view = "changes" if param("view") == "changes" else "day"
         return cls(kind, raw_name, lang_param() or runtime().settings.language, theme_param(),
                    view, _rows_param(), part, days_param())
@@ -135,18 +138,25 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
     day = day_param(display_day(snapshot, now, rt.settings.switch_day_at))
     # The page and its board region share one ETag: the kiosk script starts from the page's.
     # Now/next marks move with the clock; the kiosk script keeps them current between syncs.
-    tag = etag(version, fresh.last_success, fresh.stale_after_s, day, board.days, kind, name,
+    tag = etag(version, fresh.last_success, fresh.stale_after_s, day, board.days,
+               (board.group.position, board.group.size) if board.group else None, kind, name,
                board.view, board.rows_per_page, board.lang, board.theme, request.path,
                [(a.id, a.text, a.style) for a in notices])  # a new message is a new answer
     if tag in request.if_none_match:  # the kiosk's cheap path: nothing has changed
-        return Response(status=304, headers={"ETag": f'"{tag}"'})
+        return Response(status=304, headers={"ETag": f'"{tag}"', **_server_time(rt)})
     html = page(rt.gate, f"{tag}:{'part' if board.part else 'page'}", lambda: render_template(
         board.template, **_data_context(board, name, day, snapshot, now, tag,
                                         _context(board, fresh, notices, version))))
-    response = Response(html)
+    response = Response(html, headers=_server_time(rt))
     response.set_etag(tag)
     response.cache_control.no_cache = True
     return response
+
+
+def _server_time(rt) -> dict[str, str]:
+    """Return the header giving kiosks the server's clock to the millisecond (Date has whole
+    seconds): the screens of a group turn their pages by it, within a moment of each other."""
+    return {"X-Signage-Now": str(int(rt.clock().timestamp() * 1000))}
 
 
 def notices_for(kind: str, name: str | None, display: Display | None,
@@ -182,6 +192,7 @@ def _context(board: BoardRequest, fresh, notices: list[Announcement], version: i
             "tz": runtime().settings.tz, "icons": KIND_ICONS, "words": KIND_WORDS,
             "moved_label": moved_label, "supervision_word": SUPERVISION_WORD,
             "row_key": row_key, "rows_per_page": board.rows_per_page, "days": [],
+            "group": board.group, "group_dwell_s": None,
             "day_count": board.days, "today": False, "etag": None}
 
 
@@ -193,7 +204,10 @@ def _data_context(board: BoardRequest, name: str | None, day: date, snapshot: Sn
     if board.days == 2:
         shown.append(next_school_day(snapshot, day))
     days = [_day_view(board, name, d, snapshot, now) for d in shown]
+    # A group turns its pages together: each page stays as long as the longest needs.
+    dwell = max((p.dwell_s for d in days for p in d.pages), default=None)
     return {**context, "name": name, "school": snapshot.school, "days": days,
+            "group_dwell_s": dwell,
             "title": f"{BOARD_TITLES[board.kind]} {name}" if name else context["title"],
             "today": days[0].today, "etag": f'"{tag}"'}
 

@@ -415,3 +415,41 @@ def test_answers_that_depend_on_who_asks_are_not_shared_by_caches(admin, admin_a
     assert "Cookie" in public.headers["Vary"]
     staff = admin.client.get("/api/v1/changes")
     assert "Cookie" in staff.headers["Vary"] and "private" in staff.headers["Cache-Control"]
+
+
+def _group_attrs(page: str) -> tuple[str, str]:
+    found = re.search(r'data-group-position="(\d+)" data-group-size="(\d+)" '
+                      r'data-group-dwell-s="\d*"', page)
+    assert found, "no group on the board"
+    return found[1], found[2]
+
+
+def test_displays_of_a_group_each_know_their_page_and_a_gap_closes(admin, admin_app):
+    ids = [new_display(admin, name=f"Wall {n}", group="Foyer wall", position=str(n))
+           for n in (3, 1, 2)]  # created in another order than their places
+    kiosks = {}
+    for display_id in ids:
+        kiosks[display_id] = admin_app.test_client()
+        pair(admin, kiosks[display_id], display_id)
+    assert [_group_attrs(kiosks[i].get("/display").get_data(as_text=True)) for i in ids] == [
+        ("3", "3"), ("1", "3"), ("2", "3")]
+    assert admin.post(f"/admin/displays/{ids[1]}/delete").status_code in (302, 303)
+    assert [_group_attrs(kiosks[i].get("/display").get_data(as_text=True))
+            for i in (ids[0], ids[2])] == [("2", "2"), ("1", "2")]
+    alone = new_display(admin, name="Alone")
+    kiosk = admin_app.test_client()
+    pair(admin, kiosk, alone)
+    assert "data-group-size" not in kiosk.get("/display").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("fields", "hint"), [
+    ({"board": "class", "target": "5a", "group": "Wall", "position": "1"},
+     "only overview displays share pages in a group"),
+    ({"group": "Wall", "position": ""}, "the screen&#39;s place in the group, 1 to 20"),
+    ({"group": "Wall", "position": "21"}, "1 to 20"),
+    ({"group": "W" * 81, "position": "1"}, "a name of at most 80 characters"),
+])
+def test_a_bad_group_is_named_and_nothing_is_saved(admin, fields, hint):
+    response = admin.post("/admin/displays/new", **{**DISPLAY_FORM, "name": "Wall 9", **fields})
+    assert response.status_code == 400 and hint in response.get_data(as_text=True)
+    assert "Wall 9" not in admin.client.get("/admin").get_data(as_text=True)

@@ -407,3 +407,14 @@ def test_supervisions_show_on_teacher_boards_and_as_a_day_list(client, fake, clo
     for path in ("/board/overview", "/board/class/5a", "/board/room/Aula"):
         assert "Break supervision" not in client.get(f"{path}?lang=en").get_data(as_text=True)
     assert all(row["classes"] for row in client.get("/api/v1/changes").get_json()["changes"])
+
+
+def test_boards_tell_kiosks_the_servers_time_to_the_millisecond(client, clock):
+    first = client.get("/board/overview?part=board")
+    expected = str(int(clock().timestamp() * 1000))
+    assert first.headers["X-Signage-Now"] == expected
+    clock.advance(seconds=1.25)
+    again = client.get("/board/overview?part=board",
+                       headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert int(again.headers["X-Signage-Now"]) - int(expected) == 1250
