@@ -18,12 +18,14 @@ lint: dev-venv
 
 test: dev-venv
 	@scripts/system-deps.sh
+	@scripts/node-deps.sh
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
 
 # The fast tier (under a minute): no browser, no real processes of ours, nothing slow.
 test-fast: dev-venv
 	@scripts/system-deps.sh
+	@scripts/node-deps.sh
 	.venv/bin/python -m pytest -q -m "not browser and not system and not slow"
 
 # The whole suite with every Python process's wall clock at another instant, e.g.

@@ -218,27 +218,29 @@
     if (clock) { clock.textContent = schoolTime(); }
   }
 
-  // The overview pages by rows (?rows=); when a page is taller than this screen and the
-  // operator chose no number, load again with as many rows as fit.
+  // Boards page by rows (?rows=); when a page is taller than its day's box and the operator
+  // chose no number, load again with fewer rows (marked fit=1), until every page fits.
   function fitPages() {
-    if (/[?&]rows=/.test(window.location.search)) { return; }
+    var search = window.location.search;
+    if (/[?&]rows=/.test(search) && !/[?&]fit=1/.test(search)) { return; }
     var worst = 1;  // the largest share of its day's box that a page needs
     board.querySelectorAll(".day").forEach(function (section) {
       var box = section.getBoundingClientRect();
-      section.querySelectorAll(".page").forEach(function (page) {
-        var hidden = page.hidden;
-        page.hidden = false;
-        var top = page.getBoundingClientRect().top;
-        var need = page.scrollHeight + (top - box.top);
-        worst = Math.max(worst, need / Math.max(1, box.bottom - box.top));
-        page.hidden = hidden;
+      var room = box.height - parseFloat(getComputedStyle(section).paddingBottom || "0");
+      var pages = section.querySelectorAll(".page");
+      var shown = [].map.call(pages, function (page) { return !page.hidden; });
+      pages.forEach(function (page) {  // each page alone, where it would stand
+        pages.forEach(function (other) { other.hidden = other !== page; });
+        var need = page.getBoundingClientRect().bottom - box.top;
+        worst = Math.max(worst, need / Math.max(1, room));
       });
+      pages.forEach(function (page, i) { page.hidden = !shown[i]; });
     });
-    if (worst <= 1.001) { return; }
     var rows = Number(board.dataset.rows) || 16;
-    var fitted = Math.max(1, Math.floor(rows / worst) - 1);
+    if (worst <= 1.001 || rows <= 1) { return; }
     var url = new URL(window.location.href);
-    url.searchParams.set("rows", String(fitted));
+    url.searchParams.set("rows", String(Math.min(rows - 1, Math.max(1, Math.floor(rows / worst)))));
+    url.searchParams.set("fit", "1");
     window.location.replace(url.toString());
   }
 

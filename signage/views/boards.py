@@ -106,7 +106,7 @@ class BoardRequest:
             view = "changes" if display.params.get("view") == "changes" else "day"
             displays = [display_from_json(d) for d in runtime().registry.items("displays").values()]
             return cls(kind, raw_name, display.language, display.theme, view,
-                       int(display.params.get("rows") or DEFAULT_ROWS), part,
+                       int(display.params.get("rows") or _rows_param()), part,
                        2 if display.params.get("days") == "2" else 1,
                        group_slot(display, displays) if kind == "overview" else None)
         view = "changes" if param("view") == "changes" else "day"

@@ -220,10 +220,14 @@ def test_a_busy_overview_pages_so_that_every_page_fits(browser, busy_fake, today
         page.wait_for_load_state("load")
         page.wait_for_timeout(500)  # a screen that needs fewer rows reloads once
         page.wait_for_selector(".page")
-        bottoms = page.evaluate("""() => [...document.querySelectorAll('.page')].map(p => {
-            const hidden = p.hidden; p.hidden = false;
-            const bottom = p.getBoundingClientRect().bottom;
-            p.hidden = hidden; return bottom; })""")
+        bottoms = page.evaluate("""() => {  // each page alone, as the kiosk shows it
+            const pages = [...document.querySelectorAll('.page')];
+            const shown = pages.map(p => !p.hidden);
+            const bottoms = pages.map(p => {
+                pages.forEach(other => { other.hidden = other !== p; });
+                return p.getBoundingClientRect().bottom; });
+            pages.forEach((p, i) => { p.hidden = !shown[i]; });
+            return bottoms; }""")
         assert len(bottoms) > 1 and max(bottoms) <= height
         assert "Seite 1/" in page.inner_text("#board")
     finally:
