@@ -23,6 +23,7 @@ The measuring scripts are cut_off.js and row_contrast.js beside this module.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -368,6 +369,11 @@ def look(chromium, server, admin_login, tmp_path_factory):
                 page.screenshot(path=str(shot))
                 assert shot.stat().st_size > 5_000, f"{shot} looks blank"
                 violations = axe_violations(page) if size in AXE_SIZES else None
+                if violations is not None and os.environ.get("AXE_REPORT"):  # for the notes
+                    with open(os.environ["AXE_REPORT"], "a", encoding="utf-8") as report:
+                        report.write(json.dumps({"page": name, "size": size, "violations": [
+                            {"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])}
+                            for v in violations]}) + "\n")
                 seen[name, size] = Seen(page.url, shot, page.inner_text("body"),
                                         cut_off(page, kiosk), violations)
         return seen[name, size]
