@@ -15,6 +15,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from signage.domain.power import PowerPlan, parse_plan
 from signage.sources.options import CHECKS, IDLE_PACED, REQUIRED_SETTINGS
 from signage.store.connect import RedisTarget, parse_sentinels
 
@@ -62,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     "REFRESH_SECONDS": None,  # poll interval in school hours; None: 120 (10 for the demo)
     "IDLE_REFRESH_SECONDS": None,  # poll interval outside school hours; None: 900 (10 for demo)
     "SCHOOL_HOURS": "06:30-17:00",  # school-local, on days with periods
+    # When boards are awake: auto (45 min before the day's first period to 30 min after its
+    # last, on days with periods), always, or HH:MM-HH:MM on days with periods.
+    "SCREENS_ON": "auto",
     "DAYS_AHEAD": 7,  # the window holds today .. today + DAYS_AHEAD
     "TIMEZONE": "Europe/Berlin",
     "STALE_AFTER_SECONDS": None,  # None: 3 x refresh + 60
@@ -102,6 +106,7 @@ class Settings:
     idle_stale_after_s: int  # outside them (the sync polls less often then)
     days_ahead: int
     school_hours: tuple[time, time]
+    screens_on: PowerPlan  # when boards are awake (a display may have its own)
     switch_day_at: time
     default_profile: str
     language: str
@@ -176,6 +181,9 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         fail("FULL_RELOAD_AT", "a time HH:MM")
     tz = _timezone(config.get("TIMEZONE"), fail)
     hours = _hours(config.get("SCHOOL_HOURS"), fail)
+    screens_on = parse_plan(str(config.get("SCREENS_ON") or ""))
+    if screens_on is None:
+        fail("SCREENS_ON", "auto, always or on-hours HH:MM-HH:MM, e.g. 06:30-17:00")
     switch_at = _clock(config.get("SWITCH_DAY_AT"))
     if switch_at is None:
         fail("SWITCH_DAY_AT", "a time HH:MM")
@@ -224,6 +232,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         idle_stale_after_s=idle_stale_after_s,
         days_ahead=days_ahead,
         school_hours=hours,
+        screens_on=screens_on or PowerPlan(),
         switch_day_at=switch_at or time(17),
         default_profile=profile,
         language=language,

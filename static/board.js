@@ -135,6 +135,10 @@
     var incoming = holder.querySelector(".region");
     var current = region();
     if (!incoming) { return; }
+    if (incoming.dataset.screen === "asleep") {  // on-hours are over: the asleep page
+      window.location.reload();
+      return;
+    }
     if (!hasData(current) && hasData(incoming)) {
       window.location.reload();  // the first data: load the whole page, header included
       return;
@@ -156,6 +160,9 @@
 
   function reloadIfDue() {
     // Long-running pages leak: once a night, after a good check, start afresh.
+    // The day the page loaded on, by the server's clock: known from the first answer on (a
+    // kiosk whose own clock is days off would otherwise reload at every poll in the window).
+    if (loadedDay === null) { loadedDay = schoolDay(); return; }
     var hour = Number(schoolTime().slice(0, 2));
     if (loadedDay !== schoolDay() && hour >= reloadHours[0] && hour < reloadHours[1]) {
       window.location.reload();
@@ -245,7 +252,6 @@
   }
 
   fitPages();
-  loadedDay = schoolDay();
   tick();
   setInterval(tick, 1000);
   markRows(true);

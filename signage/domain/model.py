@@ -113,6 +113,17 @@ class Snapshot:
                 ends[day] = end
         return ends
 
+    @cached_property
+    def first_start_by_day(self) -> Mapping[date, datetime]:
+        """Return, per day with periods, when its first period starts (computed once)."""
+        starts: dict[date, datetime] = {}
+        for period in self.periods.values():
+            day, start = period.start.date(), period.start
+            first = starts.get(day)
+            if first is None or start < first:
+                starts[day] = start
+        return starts
+
     def covers(self, day: date) -> bool:
         """Tell whether `day` lies inside the synced window."""
         return self.window_start <= day <= self.window_end

@@ -7,7 +7,8 @@
 - Revoking clears the display's token hash: its next poll finds no display and shows a code again.
 - Groups ("cluster"): displays side by side that share one overview name one group; each shows
   its own page at the same time, screen k page k (`GroupSlot`), the group turning pages together.
-- Each poll leaves a `Heartbeat`; a display unheard of for `SILENT_AFTER` in school hours is silent.
+- Each poll leaves a `Heartbeat`; a display unheard of for `SILENT_AFTER` in its on-hours is
+  silent; outside them it is asleep (on purpose).
 Pure: no Flask, no I/O; times are timezone-aware UTC.
 """
 
@@ -126,13 +127,16 @@ class Heartbeat:
     screen: str = ""  # e.g. "1920x1080"
 
 
-def state(display: Display, beat: Heartbeat | None, now: datetime, school_hours: bool) -> str:
-    """Return a display's state for the admin list: unpaired, waiting, online or silent."""
+def state(display: Display, beat: Heartbeat | None, now: datetime, on: bool) -> str:
+    """Return a display's state for the admin list: unpaired, waiting, online, silent, or
+    asleep (outside its on-hours: never silent then, it sleeps on purpose)."""
     if not display.paired:
         return "unpaired"
     if beat is None or (display.paired_at and beat.seen < display.paired_at):
         return "waiting"
-    if school_hours and now - beat.seen > SILENT_AFTER:
+    if not on:
+        return "asleep"
+    if now - beat.seen > SILENT_AFTER:
         return "silent"
     return "online"
 

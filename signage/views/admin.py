@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import replace
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -26,17 +27,15 @@ from signage.domain.announcements import Announcement, new_id
 from signage.domain.announcements import from_json as announcement_from_json
 from signage.domain.announcements import to_json as announcement_to_json
 from signage.domain.board import board_names
-from signage.domain.calendar import in_school_hours
+from signage.domain.power import week_hours
 from signage.domain.screens import (
     CODE_ALPHABET,
     CODE_LENGTH,
     Display,
     Pairing,
     display_from_json,
-    heartbeat_from_json,
     normal_code,
     pairing_from_json,
-    state,
     to_json,
 )
 from signage.store import checks
@@ -45,8 +44,10 @@ from signage.views.admin_forms import FormError, announcement_from_form, display
 from signage.views.common import local_now
 from signage.views.context import runtime
 from signage.views.freshness import freshness
+from signage.views.power import display_states, plan_of, power_for
 
 log = logging.getLogger(__name__)
+WAKE_WITHOUT_SCHEDULE = timedelta(hours=12)  # "wake now" when no change is known
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -73,13 +74,15 @@ def dashboard():
     rt = runtime()
     version, snapshot = rt.store.current()
     now = rt.clock()
-    busy = in_school_hours(local_now(), rt.settings.school_hours, snapshot)
-    beats = {k: heartbeat_from_json(v) for k, v in rt.registry.items("heartbeats").items()}
-    displays = sorted(_displays().values(), key=lambda d: d.name.casefold())
-    rows = [(d, beats.get(d.id), state(d, beats.get(d.id), now, busy)) for d in displays]
+    listed = display_states()
+    rows = [(display, beat, shown) for display, beat, shown, _ in listed]
+    powers = {display.id: awake for display, _, _, awake in listed}
+    today = local_now().date()
+    weeks = {display.id: week_hours(plan_of(display), snapshot, today) for display, *_ in listed}
     notices = sorted(_announcements().values(), key=lambda a: a.start, reverse=True)
     return render_template(
         "admin/dashboard.html", displays=rows, notices=notices, now=now, version=version,
+        powers=powers, weeks=weeks,
         fresh=freshness(rt, snapshot), sync=rt.store.status(), source=rt.settings.source,
         tz=rt.settings.tz, school=snapshot.school if snapshot else "",
     )
@@ -126,6 +129,25 @@ def revoke(display_id: str):
     runtime().registry.put("displays", display.id, to_json(display.revoked()))
     log.info("display %s revoked", display.id)
     flash(f"“{display.name}” revoked: its screen stops at its next poll.", "ok")
+    return redirect(url_for(".dashboard")), 303
+
+
+@bp.post("/displays/<display_id>/wake")
+def wake(display_id: str):
+    """Wake a sleeping display until its next scheduled change (or for 12 hours when none is
+    known)."""
+    rt = runtime()
+    display = _display(display_id)
+    awake = power_for(display, display.board, display.target or None)
+    if awake.on:
+        flash(f"“{display.name}” is awake already.", "ok")
+        return redirect(url_for(".dashboard")), 303
+    until = awake.until or rt.clock() + WAKE_WITHOUT_SCHEDULE
+    woken = replace(display, params={**display.params, "wake_until": until.isoformat()})
+    rt.registry.put("displays", display.id, to_json(woken))
+    log.info("display %s woken until %s", display.id, until.isoformat())
+    flash(f"“{display.name}” wakes at its next poll and stays on until "
+          f"{until.astimezone(rt.settings.tz):%d.%m. %H:%M}.", "ok")
     return redirect(url_for(".dashboard")), 303
 
 

@@ -12,6 +12,7 @@ from signage.config import LANGUAGES, PROFILES
 from signage.domain.announcements import MAX_TEXT_CHARS, STYLES, Announcement
 from signage.domain.board import BOARD_CATEGORIES, find_name
 from signage.domain.model import Snapshot
+from signage.domain.power import parse_plan
 from signage.domain.screens import BOARD_KINDS, Display
 from signage.views.params import THEMES
 
@@ -53,6 +54,13 @@ def display_from_form(form: Mapping[str, str], base: Display,
         problems["days"] = "1 (the shown day) or 2 (and the next school day)"
     elif days == "2":
         params["days"] = days
+    screens_on = form.get("screens_on", "").strip()
+    if screens_on:
+        if parse_plan(screens_on) is None:
+            problems["screens_on"] = ("empty (the school's setting), auto, always or on-hours "
+                                      "HH:MM-HH:MM, e.g. 06:30-17:00")
+        else:
+            params["screens_on"] = screens_on.lower()
     group = " ".join(form.get("group", "").split())
     position = form.get("position", "").strip()
     if group:

@@ -1,4 +1,5 @@
-"""JSON API: `/api/v1/changes`, `/api/v1/classes`, `/api/v1/rooms`, `/api/v1/teachers` (staff)."""
+"""JSON API: `/api/v1/changes`, `/api/v1/classes`, `/api/v1/rooms`, `/api/v1/teachers` (staff),
+`/api/v1/power` (whether screens should be on)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from signage.domain.board import BOARD_CATEGORIES, board_names
 from signage.domain.calendar import display_day
 from signage.domain.rows import change_rows, rows_for
+from signage.domain.screens import display_from_json
 from signage.views.caching import page
 from signage.views.common import etag, local_now, snapshot_or_503, staff, visible
 from signage.views.context import runtime
 from signage.views.params import day_param, name_param, param
+from signage.views.power import power_for
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -81,3 +84,21 @@ def teachers():
     if not staff():
         abort(403, "the teacher list needs the staff profile")
     return _names("teacher")
+
+
+@bp.get("/power")
+def power():
+    """Tell a kiosk script whether its panel should be on: `{"on", "until", "reason"}`, for the
+    school's plan or, with `?display=<name>`, for one display's (404 for an unknown name)."""
+    rt = runtime()
+    name = param("display")
+    display = None
+    if name:
+        displays = [display_from_json(d) for d in rt.registry.items("displays").values()]
+        display = next((d for d in displays if d.name.casefold() == name.casefold()), None)
+        if display is None:
+            abort(404, f"no display is named {name!r}")
+    kind, target = (display.board, display.target or None) if display else ("overview", None)
+    response = jsonify(power_for(display, kind, target).to_json())
+    response.cache_control.no_store = True
+    return response

@@ -43,6 +43,7 @@ from signage.views.params import (
     param,
     theme_param,
 )
+from signage.views.power import asleep, power_for, sleeps
 from signage.views.words import BOARD_TITLES, KIND_WORDS, SUPERVISION_WORD, moved_label
 
 bp = Blueprint("boards", __name__, url_prefix="/board")
@@ -125,6 +126,10 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
     """
     if kind in STAFF_BOARDS and not staff():
         abort(403, f"{kind} boards need the staff profile")
+    if sleeps(display):
+        awake = power_for(display, kind, display.target or None if display else raw_name)
+        if not awake.on:
+            return asleep(awake, param("part") == "board")
     rt = runtime()
     version, snapshot = rt.store.current()
     fresh = freshness(rt, snapshot)

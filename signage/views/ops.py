@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 from flask import Blueprint, Response, render_template
 
 from signage.views.context import runtime
 from signage.views.freshness import freshness
+from signage.views.power import display_states
 
 bp = Blueprint("ops", __name__)
 
@@ -21,7 +23,8 @@ def count_response(response: Response) -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Return snapshot age, cycles, upstream requests, periods, leader, responses, auth pause."""
+    """Return snapshot age, cycles, upstream requests, periods, leader, displays by state,
+    responses, auth pause."""
     rt = runtime()
     fresh = freshness(rt)
     paused = rt.store.status().auth_pause(rt.clock()) is not None
@@ -46,6 +49,9 @@ def metrics() -> Response:
                  [({}, int(paused))]),
         *_metric("signage_leader_info", "gauge", "The sync process that polls.",
                  [({"holder": rt.store.leader() or "none"}, 1)]),
+        *_metric("signage_displays", "gauge", "Paired and unpaired displays by state.",
+                 [({"state": k}, v) for k, v in sorted(Counter(
+                     shown for _, _, shown, _ in display_states()).items())]),
         *_metric("signage_http_responses_total", "counter", "Responses of this worker by status.",
                  [({"status": str(k), "worker": worker}, v)
                   for k, v in sorted(rt.responses.items())]),

@@ -260,8 +260,9 @@ def test_a_screen_quiet_at_night_is_not_marked_silent(admin, admin_app, clock):
     kiosk = admin_app.test_client()
     pair(admin, kiosk, display_id)
     kiosk.get("/display?part=board")
-    clock.advance(hours=9)  # 18:00: after school hours, screens may sleep
-    assert ">online<" in _display_row(admin, display_id)
+    clock.advance(hours=9)  # 18:00: after school hours, screens sleep
+    row = _display_row(admin, display_id)
+    assert ">asleep (scheduled until 24.11. 07:15)<" in row and "SILENT" not in row
 
 
 def test_a_forged_heartbeat_is_stored_harmlessly(admin, admin_app):
@@ -373,7 +374,8 @@ def test_displays_survive_a_restart_in_embedded_mode(admin, admin_app, fake, tmp
     kiosk = admin_app.test_client()
     pair(admin, kiosk, display_id)
     restarted = create_app({**untis_settings(fake), "STATE_FILE": str(tmp_path / "state.json")},
-                           store=admin_app.extensions["signage"].store)
+                           store=admin_app.extensions["signage"].store,
+                           clock=admin_app.extensions["signage"].clock)
     client = restarted.test_client()
     client.set_cookie("signage_display", kiosk.get_cookie("signage_display").value)
     assert "theme-dark" in client.get("/display").get_data(as_text=True)

@@ -16,6 +16,13 @@ from tests.conftest import MONDAY, SCHEDULE, TZ, cycle, period, untis_settings
 
 
 @pytest.fixture
+def awake_client(app, fake, clock, engine):
+    """A client of the app with screens never asleep (SCREENS_ON=always), on the same store."""
+    return create_app({**untis_settings(fake), "DAYS_AHEAD": 2, "DEFAULT_PROFILE": "staff",
+                       "SCREENS_ON": "always"}, clock=clock, store=engine.store).test_client()
+
+
+@pytest.fixture
 def changed(app, fake, clock, engine):
     """5a: a substitution with a room change (unit 2); 5b: cancelled double period (3-4);
     10a: an exam, an extra lesson and a moved lesson."""
@@ -113,9 +120,9 @@ def test_the_page_carries_its_etag_and_poll_url_for_the_kiosk_script(client, cha
      (time(17, 5), "Dienstag, 24. November 2026")],
     ids=["during lessons", "after the last period", "after the switch hour"],
 )
-def test_boards_switch_to_the_next_school_day(client, clock, local, expected):
+def test_boards_switch_to_the_next_school_day(awake_client, clock, local, expected):
     clock.set_local(datetime.combine(MONDAY, local))
-    assert expected in client.get("/board/overview").get_data(as_text=True)
+    assert expected in awake_client.get("/board/overview").get_data(as_text=True)
 
 
 def test_a_date_overrides_the_day(client):
@@ -300,11 +307,11 @@ def test_each_day_pages_on_its_own_and_never_splits_a_class(client, changed, fak
     assert "Seite 2/2" in tuesday_pages[1] and "(Fortsetzung)" not in tuesday_part
 
 
-def test_tomorrows_board_is_not_today(client, clock):
+def test_tomorrows_board_is_not_today(awake_client, clock):
     clock.set_local(datetime.combine(MONDAY, time(17, 30)))
-    page = client.get("/board/class/5a").get_data(as_text=True)
+    page = awake_client.get("/board/class/5a").get_data(as_text=True)
     assert 'data-today="no"' in page and "Dienstag" in page
-    assert 'data-today="yes"' in client.get(
+    assert 'data-today="yes"' in awake_client.get(
         f"/board/class/5a?date={MONDAY.isoformat()}").get_data(as_text=True)
 
 

@@ -41,8 +41,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
         env.update({f"SIGNAGE_{k}": v for k, v in untis_settings(fake).items()})
+        # Screens never sleep here (the fake schools have lessons tomorrow only); the power
+        # schedule's own tests set SCREENS_ON.
         env.update(SIGNAGE_REFRESH_SECONDS="1", SIGNAGE_IDLE_REFRESH_SECONDS="1",
-                   SIGNAGE_DEFAULT_PROFILE="staff")
+                   SIGNAGE_DEFAULT_PROFILE="staff", SIGNAGE_SCREENS_ON="always")
         env.update({f"SIGNAGE_{k}": v for k, v in settings.items()})
         self.env = env
         self.process: subprocess.Popen | None = None
