@@ -219,6 +219,7 @@ class Server:
         env.update({f"SIGNAGE_{k}": v for k, v in settings.items()})
         env.update(SIGNAGE_REFRESH_SECONDS=str(REFRESH_S),
                    SIGNAGE_IDLE_REFRESH_SECONDS=str(REFRESH_S),
+                   SIGNAGE_SCREENS_ON="always",  # an awake board, at any hour of the run
                    SIGNAGE_STATE_FILE=str(workdir / "state.json"))
         self.env = env
         self.process: subprocess.Popen | None = None

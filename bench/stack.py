@@ -66,7 +66,8 @@ def signage_env(fake: FakeUntis, redis_url: str, port: int, **settings: str) -> 
     env.update(SIGNAGE_SOURCE="untis", SIGNAGE_UNTIS_URL=fake.url,
                SIGNAGE_UNTIS_TENANT=fake.tenant, SIGNAGE_UNTIS_CLIENT_ID=client_id,
                SIGNAGE_UNTIS_CLIENT_SECRET=secret, SIGNAGE_REDIS_URL=redis_url,
-               SIGNAGE_SECRET_KEY="bench-" + "x" * 32, SIGNAGE_BIND=f"127.0.0.1:{port}")
+               SIGNAGE_SECRET_KEY="bench-" + "x" * 32, SIGNAGE_BIND=f"127.0.0.1:{port}",
+               SIGNAGE_SCREENS_ON="always")  # the figures are of awake boards, at any hour
     env.update({f"SIGNAGE_{k}": v for k, v in settings.items()})
     return env
 
