@@ -9,7 +9,21 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from tests.conftest import MONDAY, cycle
+from signage import create_app
+from signage.demo.server import FakeUntis
+from signage.sources.untis import UntisSource
+from signage.store import MemoryStore
+from signage.sync.engine import SyncEngine
+from tests.conftest import (
+    MONDAY,
+    NAMES,
+    SCHEDULE,
+    TZ,
+    Clock,
+    cycle,
+    period,
+    untis_settings,
+)
 from tests.web.test_admin import DISPLAY_FORM, _display_row, local, new_display, pair
 
 ASLEEP = 'data-screen="asleep"'
@@ -142,3 +156,42 @@ def test_an_awake_board_polled_after_hours_tells_its_page_to_sleep(admin_app, cl
 def test_admins_are_never_asleep(admin, clock):
     at(clock, MONDAY, 22)
     assert ASLEEP not in admin.client.get("/board/overview").get_data(as_text=True)
+
+
+@pytest.fixture
+def autumn(session):
+    """A school around the night the clocks go back (Sun 25 Oct 2026): lessons 08:00-12:35 on
+    Fri 23, Mon 26, Tue 27 and Thu 29 Oct; Wed 28 is a holiday. Returns its app, engine, clock."""
+    clock = Clock(datetime(2026, 10, 23, 9, 0))
+    fake = FakeUntis(TZ, clock=clock, school="Herbstschule")
+    for category, names in NAMES.items():
+        fake.add_names(category, names)
+    for n, day in enumerate([datetime(2026, 10, d).date() for d in (23, 26, 27, 29)]):
+        for unit in range(5):
+            fake.put_period(period(100 * n + unit, day, unit))
+    fake.start()
+    client_id, secret = fake.credentials
+    upstream = UntisSource(fake.url, fake.tenant, client_id, secret, TZ, session)
+    engine = SyncEngine(upstream, MemoryStore(), TZ, days_ahead=7, schedule=SCHEDULE)
+    app = create_app({**untis_settings(fake), "DAYS_AHEAD": 7}, clock=clock, store=engine.store)
+    yield app, engine, clock
+    fake.stop()
+
+
+@pytest.mark.parametrize(("local_now", "on", "until", "reason"), [
+    (datetime(2026, 10, 26, 10, 0), True, "2026-10-26T13:05:00+01:00", "school day"),
+    (datetime(2026, 10, 24, 10, 0), False, "2026-10-26T07:15:00+01:00", "no lessons today"),
+    (datetime(2026, 10, 28, 10, 0), False, "2026-10-29T07:15:00+01:00", "no lessons today"),
+    (datetime(2026, 10, 25, 2, 30), False, "2026-10-26T07:15:00+01:00", "no lessons today"),
+    (datetime(2026, 10, 23, 14, 0), False, "2026-10-26T07:15:00+01:00", "after school"),
+], ids=["school day", "saturday", "holiday", "the night the clocks go back", "friday afternoon"])
+def test_the_schedule_page_and_api_on_each_kind_of_day(autumn, local_now, on, until, reason):
+    app, engine, clock = autumn
+    clock.set_local(local_now)
+    assert engine.run_cycle(clock(), force=True).outcome in ("full", "delta")
+    client = app.test_client()
+    assert client.get("/api/v1/power").get_json() == {"on": on, "until": until, "reason": reason}
+    page = client.get("/board/class/5a").get_data(as_text=True)
+    assert (ASLEEP in page) is not on
+    if not on:
+        assert f"Bildschirm ruht bis {until[11:16]}" in page
