@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
 from signage.domain.announcements import (
     Announcement,
-    for_board,
-    from_json,
     upstream_notices,
 )
 from signage.domain.board import (
@@ -32,7 +29,7 @@ from signage.domain.model import ChangeRow, Snapshot
 from signage.domain.rows import change_rows, day_rows, rows_for, supervision_rows
 from signage.domain.screens import Display, GroupSlot, display_from_json, group_slot
 from signage.views.caching import page
-from signage.views.common import etag, local_now, staff, visible
+from signage.views.common import announcements_for, etag, local_now, poll_url, staff, visible
 from signage.views.context import runtime
 from signage.views.freshness import freshness
 from signage.views.params import (
@@ -105,11 +102,13 @@ class BoardRequest:
         if display is not None:
             g.lang = display.language
             view = "changes" if display.params.get("view") == "changes" else "day"
-            displays = [display_from_json(d) for d in runtime().registry.items("displays").values()]
+            group = None
+            if kind == "overview" and display.params.get("group"):  # then read the others
+                displays = runtime().registry.items("displays").values()
+                group = group_slot(display, [display_from_json(d) for d in displays])
             return cls(kind, raw_name, display.language, display.theme, view,
                        int(display.params.get("rows") or _rows_param()), part,
-                       2 if display.params.get("days") == "2" else 1,
-                       group_slot(display, displays) if kind == "overview" else None)
+                       2 if display.params.get("days") == "2" else 1, group)
         view = "changes" if param("view") == "changes" else "day"
         return cls(kind, raw_name, lang_param() or runtime().settings.language, theme_param(),
                    view, _rows_param(), part, days_param())
@@ -126,16 +125,16 @@ def render_board(kind: str, raw_name: str | None, display: Display | None = None
     """
     if kind in STAFF_BOARDS and not staff():
         abort(403, f"{kind} boards need the staff profile")
-    if sleeps(display):
-        awake = power_for(display, kind, display.target or None if display else raw_name)
-        if not awake.on:
-            return asleep(awake, param("part") == "board")
     rt = runtime()
     version, snapshot = rt.store.current()
+    notices = notices_for(kind, raw_name, display, snapshot)
+    if sleeps(display):
+        awake = power_for(display, kind, raw_name, notices)
+        if not awake.on:
+            return asleep(awake, param("part") == "board")
     fresh = freshness(rt, snapshot)
     now = local_now()
     board = BoardRequest.of(kind, raw_name, display)
-    notices = notices_for(kind, raw_name, display, snapshot)
     if snapshot is None:  # before the first sync: a board that says data is coming, and polls
         html = render_template(board.template, **_context(board, fresh, notices, 0))
         return Response(html, status=503, headers={"Retry-After": "5"})
@@ -168,10 +167,8 @@ def notices_for(kind: str, name: str | None, display: Display | None,
                 snapshot: Snapshot | None = None) -> list[Announcement]:
     """Return the announcements this board shows now, the upstream's messages as tickers
     after the admin's."""
-    rt = runtime()
-    stored = [from_json(doc) for doc in rt.registry.items("announcements").values()]
-    chosen = for_board(stored, rt.clock(), kind, name, display.id if display else None)
-    return chosen + upstream_notices(snapshot.messages if snapshot is not None else ())
+    return announcements_for(kind, name, display) + upstream_notices(
+        snapshot.messages if snapshot is not None else ())
 
 
 @dataclass(frozen=True)
@@ -233,13 +230,7 @@ def _day_view(board: BoardRequest, name: str | None, day: date, snapshot: Snapsh
 
 def _poll() -> dict:
     """Return how the kiosk script polls this board: how often, and where."""
-    return {"poll_s": min(KIOSK_POLL_S, runtime().settings.refresh_s), "poll_url": _poll_url()}
-
-
-def _poll_url() -> str:
-    """Return this board's URL for the kiosk's polls: the same parameters, plus part=board."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != "part"]
-    return f"{request.path}?{urlencode([*args, ('part', 'board')])}"
+    return {"poll_s": min(KIOSK_POLL_S, runtime().settings.refresh_s), "poll_url": poll_url()}
 
 
 def _rows(snapshot: Snapshot, kind: str, name: str | None, day: date,

@@ -1,17 +1,21 @@
 """What every data view needs: the snapshot (503 before the first sync), the privacy profile,
-the school-local now, the rows a profile may see, and ETags (which name the profile, so a
-public screen never gets a staff answer from a cache)."""
+the school-local now, the rows a profile may see, ETags (which name the profile, so a
+public screen never gets a staff answer from a cache), a board's announcements and its
+kiosk poll URL."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from urllib.parse import urlencode
 
-from flask import abort
+from flask import abort, request
 
+from signage.domain.announcements import Announcement, for_board, from_json
 from signage.domain.model import ChangeRow, Snapshot
 from signage.domain.privacy import for_public
+from signage.domain.screens import Display
 from signage.views.access import profile
 from signage.views.context import runtime
 
@@ -53,3 +57,17 @@ def etag(*parts: object) -> str:
     dates, None, lists and tuples of them), whose repr is the same in every worker."""
     key = repr((*parts, profile()))
     return hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
+
+
+def announcements_for(kind: str, name: str | None,
+                      display: Display | None) -> list[Announcement]:
+    """Return the admins' announcements a board (or a display's) shows now."""
+    rt = runtime()
+    stored = [from_json(doc) for doc in rt.registry.items("announcements").values()]
+    return for_board(stored, rt.clock(), kind, name, display.id if display else None)
+
+
+def poll_url() -> str:
+    """Return this board's URL for the kiosk's polls: the same parameters, plus part=board."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "part"]
+    return f"{request.path}?{urlencode([*args, ('part', 'board')])}"

@@ -10,11 +10,10 @@ comes from a person and always gets the board.
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlencode
 
-from flask import Response, make_response, render_template, request
+from flask import Response, make_response, render_template
 
-from signage.domain.announcements import for_board, from_json
+from signage.domain.announcements import Announcement
 from signage.domain.power import PowerPlan, PowerState, parse_plan, power_state
 from signage.domain.screens import (
     Display,
@@ -24,6 +23,7 @@ from signage.domain.screens import (
     state,
 )
 from signage.views.access import role
+from signage.views.common import announcements_for, poll_url
 from signage.views.context import runtime
 from signage.views.params import param
 
@@ -36,13 +36,15 @@ def plan_of(display: Display | None) -> PowerPlan:
     return (parse_plan(own) if own else None) or runtime().settings.screens_on
 
 
-def power_for(display: Display | None, kind: str, name: str | None) -> PowerState:
-    """Return whether a screen showing a board (a paired display, or a board URL) is awake."""
+def power_for(display: Display | None, kind: str, name: str | None,
+              notices: list[Announcement] | None = None) -> PowerState:
+    """Return whether a screen showing a board (a paired display, or a board URL) is awake;
+    `notices`: the board's announcements when the caller has read them already."""
     rt = runtime()
     now = rt.clock()
-    stored = [from_json(doc) for doc in rt.registry.items("announcements").values()]
-    chosen = for_board(stored, now, kind, name, display.id if display else None)
-    if any(a.style == "emergency" for a in chosen):
+    if notices is None:
+        notices = announcements_for(kind, name, display)
+    if any(a.style == "emergency" for a in notices):
         return PowerState(True, None, "emergency announcement")
     scheduled = power_state(plan_of(display), rt.store.snapshot(), now, rt.settings.tz)
     woken = _woken_until(display)
@@ -80,9 +82,7 @@ def asleep(state: PowerState, part: bool) -> Response:
         html = (f'<div class="region" data-screen="asleep" '
                 f'data-until="{state.until.isoformat() if state.until else ""}"></div>')
     else:
-        args = [(k, v) for k, v in request.args.items(multi=True) if k != "part"]
-        poll_url = f"{request.path}?{urlencode([*args, ('part', 'board')])}"
-        html = render_template("asleep.html", state=state, poll_s=poll_s, poll_url=poll_url,
+        html = render_template("asleep.html", state=state, poll_s=poll_s, poll_url=poll_url(),
                                tz=settings.tz)
     response = make_response(html)
     response.cache_control.no_store = True

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.system
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "panel-power.sh"
 TOOLS = ("cec-ctl", "wlopm", "wlr-randr", "xset")
-OFF = '{"on":false,"reason":"after school","until":"2026-11-24T07:15:00+01:00"}'
+OFF = '{"on":false,"reason":"after school","until":null}'
 ON = '{"on": true, "reason": "school day", "until": null}'
 
 

@@ -116,6 +116,15 @@ class SharedClockBrowser:
         return target
 
 
+def admin_page(browser: SharedClockBrowser, url: str, password: str) -> Page:
+    """Return a page of a new browser context logged in to the admin area at `url`."""
+    page = browser.new_context().new_page()
+    page.goto(f"{url}/admin")
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    return page
+
+
 @pytest.fixture
 def browser():
     with sync_playwright() as playwright:

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page
 from werkzeug.security import generate_password_hash
 
-from tests.web.test_browser import Server, browser, busy_fake  # noqa: F401 (fixtures)
+from tests.web.test_browser import Server, admin_page, browser, busy_fake  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -47,10 +47,7 @@ def test_a_group_shows_one_page_per_screen_and_turns_them_together(browser, busy
                  ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"))
     srv.start()
     try:
-        admin = browser.new_context().new_page()
-        admin.goto(f"{srv.url}/admin")
-        admin.fill("input[name=password]", PASSWORD)
-        admin.click("button[type=submit]")
+        admin = admin_page(browser, srv.url, PASSWORD)
         kiosks = []
         for position in range(1, SCREENS + 1):
             kiosk = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()

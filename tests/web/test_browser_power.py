@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.security import generate_password_hash
 
-from tests.web.test_browser import Server, browser, live_fake  # noqa: F401 (fixtures)
+from tests.web.test_browser import Server, admin_page, browser, live_fake  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -32,10 +32,7 @@ def test_a_board_sleeps_wakes_for_an_emergency_and_sleeps_again_by_itself(
         assert lit and all(c == "rgb(118, 118, 118)" for c in lit)  # one dim grey, on black
         kiosk.screenshot(path=str(tmp_path / "asleep.png"))
 
-        admin = browser.new_page()
-        admin.goto(f"{srv.url}/admin")
-        admin.fill("input[name=password]", PASSWORD)
-        admin.click("button[type=submit]")
+        admin = admin_page(browser, srv.url, PASSWORD)
         admin.goto(f"{srv.url}/admin/announcements/new")
         admin.fill("textarea[name=text]", "Feueralarm: Gebäude verlassen")
         admin.select_option("select[name=style]", "emergency")
