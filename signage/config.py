@@ -34,7 +34,7 @@ PASSWORD_HASH = re.compile(r"(scrypt|pbkdf2):[\w:]+\$[^$\s]+\$[0-9a-f]+")
 LOOPBACK_HOSTS = re.compile(r"localhost|127(\.\d{1,3}){3}|\[::1\]")
 
 DEFAULTS: dict[str, Any] = {
-    "SOURCE": "demo",  # demo | untis | affectit | jsonrpc | unitime | mytimetable
+    "SOURCE": "demo",  # demo | untis | affectit | jsonrpc | unitime | mytimetable | monitor
     "UNTIS_URL": None,  # e.g. https://school.webuntis.com (endpoints under /WebUntis/api/...)
     "UNTIS_TENANT": None,  # tenant id of the token endpoint
     "UNTIS_CLIENT_ID": None,
@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "MYTIMETABLE_TOKEN": None,  # the apiToken header
     "MYTIMETABLE_TYPES": None,  # timetable types shown; None: location,studentset
     "MYTIMETABLE_CANCELLED_MARKERS": None,  # words in notes or tag keys that mark a cancellation
+    "MONITOR_URL": None,  # WebUntis server of a public list, e.g. https://mese.webuntis.com
+    "MONITOR_SCHOOL": None,  # the school's login name (may hold spaces)
+    "MONITOR_FORMAT": None,  # the name of the public substitution list (a monitor format)
     "REDIS_URL": None,  # unset: in-memory store
     "REDIS_PREFIX": "signage",  # keys live under this prefix
     "REDIS_SENTINELS": None,  # host:port,host:port,…: the primary comes from Redis Sentinel

@@ -91,21 +91,27 @@ def paginate(groups: Sequence[Group], capacity: int) -> list[Page]:
     return [Page(tuple(page)) for page in pages]
 
 
-def absent_teachers(rows: Iterable[ChangeRow]) -> list[tuple[str, str]]:
+def absent_teachers(rows: Iterable[ChangeRow],
+                    told: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
     """Return the teachers removed from periods of the day (the upstream's word for absent),
-    in natural order, each with the units they miss ("1-4, 6"; "" when off the grid)."""
+    in natural order, each with the units they miss ("1-4, 6"; "" when off the grid); `told`
+    adds those the upstream names absent itself (the units it says, when the rows tell none)."""
     units: dict[str, set[int]] = {}
     for row in rows:
         for name in row.original_teachers:
             missed = units.setdefault(name, set())
             if row.units is not None:
                 missed.update(range(row.units[0], row.units[1] + 1))
-    return [(name, _ranges(sorted(units[name]))) for name in sorted(units, key=natural_key)]
+    said = dict(told)
+    names = sorted(units.keys() | said.keys(), key=natural_key)
+    return [(name, _ranges(sorted(units.get(name, ()))) or said.get(name, "")) for name in names]
 
 
-def affected_classes(rows: Iterable[ChangeRow]) -> list[str]:
-    """Return the classes with a change on the day, in natural order."""
-    return sorted({name for row in rows if row.kinds for name in row.classes}, key=natural_key)
+def affected_classes(rows: Iterable[ChangeRow], told: Iterable[str] = ()) -> list[str]:
+    """Return the classes with a change on the day (and those the upstream names affected), in
+    natural order."""
+    return sorted({name for row in rows if row.kinds for name in row.classes} | set(told),
+                  key=natural_key)
 
 
 def _ranges(numbers: Sequence[int]) -> str:

@@ -72,6 +72,9 @@ class Period:
     # The unit of the day's time grid the period starts in (1-based as the upstream numbers
     # it), when the upstream says; None: boards count the day's start times instead.
     unit: int | None = None
+    # The unit it ends in, when one period spans several (an upstream that merges a double
+    # period itself, e.g. the WebUntis monitor's "3 - 4"); None: it ends in the unit it starts.
+    end_unit: int | None = None
 
     def ref_list(self, category: str) -> tuple[Ref, ...]:
         """Return the references of one category (empty when the period has none)."""
@@ -81,6 +84,16 @@ class Period:
     def day(self) -> date:
         """Return the school-local date the period starts on."""
         return self.start.date()
+
+
+@dataclass(frozen=True)
+class DayNotice:
+    """What an upstream says about a day as a whole, beyond its periods: the absent teachers
+    and classes and the affected classes of the WebUntis monitor's header (staff boards only)."""
+
+    absent_teachers: tuple[tuple[str, str], ...] = ()  # (name, units missed: "1-4" or "")
+    absent_classes: tuple[tuple[str, str], ...] = ()
+    affected_classes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,7 @@ class Snapshot:
     names: Mapping[str, Mapping[int, str]]
     school: str = ""
     messages: tuple[str, ...] = ()  # the upstream's own messages, for the boards' ticker
+    notices: Mapping[date, DayNotice] = field(default_factory=dict)  # per day, when told
 
     def name_of(self, category: str, ref_id: int) -> str:
         """Return the display name of a referenced id, or a placeholder naming the id."""

@@ -51,7 +51,7 @@ def day_rows(snapshot: Snapshot, day: date) -> list[ChangeRow]:
     rows = []
     for group in _merge_groups([p for p in periods if p.type != SUPERVISION], grid):
         row = classify(group, snapshot, include_regular=True)
-        first, last = unit_of(group[0]), unit_of(group[-1])
+        first, last = unit_of(group[0]), group[-1].end_unit or unit_of(group[-1])
         if row is not None and first is not None and last is not None:
             row = replace(row, units=(first, last))
         side = _other_side(group, snapshot)

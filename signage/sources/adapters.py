@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from signage.sources import affectit, jsonrpc, mytimetable, unitime, untis
+from signage.sources import affectit, jsonrpc, monitor, mytimetable, unitime, untis
 
 ADAPTERS = {
     "untis": untis.UntisSource,
@@ -10,4 +10,5 @@ ADAPTERS = {
     "jsonrpc": jsonrpc.JsonRpcSource,
     "unitime": unitime.UnitimeSource,
     "mytimetable": mytimetable.MyTimetableSource,
+    "monitor": monitor.MonitorSource,
 }

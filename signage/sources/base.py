@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
-from signage.domain.model import Period
+from signage.domain.model import DayNotice, Period
 
 
 class SourceError(Exception):
@@ -37,6 +37,11 @@ class SourceAuthError(SourceError):
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.hint = hint
+
+
+class SourceSetupError(SourceError):
+    """The upstream answered, but the settings point at something it does not offer (an
+    unknown school, a list that is not public); the message says what to change."""
 
 
 class SourceUnavailable(SourceError):
@@ -68,6 +73,9 @@ class Batch:
     # The upstream's own messages for the boards' ticker; None: this answer says nothing about
     # them (the copy keeps its own), a tuple replaces them.
     messages: tuple[str, ...] | None = None
+    # What the upstream says about whole days (absent teachers and classes); None: nothing
+    # (the copy keeps its own), a mapping replaces them.
+    notices: Mapping[date, DayNotice] | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ for what is confirmed and what is assumed):
 - lesson id: a stable hash of (activityDescription, moduleCode, the sorted student set names),
   so two adjacent events of one activity merge as a double period;
 - name ids: a stable hash of the name (names are all the API gives).
-Hashes are blake2b digests (`ID_BYTES` bytes, deterministic across processes; never `hash()`).
+Hashes are `signage.sources.identity.stable_id` (blake2b, the same in every process).
 
 Mapping: classes <- `studentSets`, subjects <- `moduleCode` (else `activityDescription`),
 teachers <- `staffMembers`, rooms <- `locations[].name`, text <- `notes`. Times are Unix
@@ -22,8 +22,6 @@ cancelled when its notes or a tag key contain a marker (case-insensitive substri
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,8 +31,8 @@ from zoneinfo import ZoneInfo
 
 from signage.domain.model import CANCELLED, REGULAR, Period, Ref
 from signage.sources.base import SourceError
+from signage.sources.identity import stable_id
 
-ID_BYTES = 6  # 48-bit ids: exact in JSON everywhere (JavaScript too), collisions negligible
 EXAM = "EXAM"
 # Words that make an event an exam when its activity or event type holds one (substring,
 # case-insensitive): English "exam"/"examination", Dutch "examen", "toets", "tentamen".
@@ -58,12 +56,6 @@ class Timetable:
 
     key: str
     description: str
-
-
-def stable_id(*parts: Any) -> int:
-    """Return a 48-bit integer id for JSON-able parts, the same in every process."""
-    data = json.dumps(parts, ensure_ascii=False, separators=(",", ":")).encode()
-    return int.from_bytes(hashlib.blake2b(data, digest_size=ID_BYTES).digest(), "big")
 
 
 def parse_timetables(payload: Any, kind: str) -> list[Timetable]:

@@ -18,6 +18,7 @@ REQUIRED_SETTINGS = {
     "jsonrpc": ("JSONRPC_URL", "JSONRPC_SCHOOL", "JSONRPC_USER", "JSONRPC_PASSWORD"),
     "unitime": ("UNITIME_URL",),
     "mytimetable": ("MYTIMETABLE_URL", "MYTIMETABLE_TOKEN"),
+    "monitor": ("MONITOR_URL", "MONITOR_SCHOOL", "MONITOR_FORMAT"),
 }
 IDLE_PACED = frozenset({"mytimetable"})
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from signage.domain.model import CycleRecord, Period, Ref, Snapshot, SyncStatus
+from signage.domain.model import CycleRecord, DayNotice, Period, Ref, Snapshot, SyncStatus
 
 SCHEMA_VERSION = 1  # the sync status, and snapshots with periods as objects
 TEXTS_SCHEMA = 2  # snapshots with periods as texts of their own
@@ -34,6 +34,8 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
         "window": [snapshot.window_start.isoformat(), snapshot.window_end.isoformat()],
         "school": snapshot.school,
         "messages": list(snapshot.messages),
+        **({"notices": {d.isoformat(): _notice_to_json(n) for d, n in snapshot.notices.items()}}
+           if snapshot.notices else {}),
         "names": {c: {str(i): n for i, n in t.items()} for c, t in snapshot.names.items()},
         "periods": [period_to_json(p) for p in snapshot.periods.values()],
     }
@@ -57,7 +59,21 @@ def snapshot_from_json(data: Any) -> Snapshot:
         names={c: {int(i): n for i, n in t.items()} for c, t in data["names"].items()},
         school=data["school"],
         messages=tuple(str(m) for m in data.get("messages", ())),  # absent before 0.6
+        notices={date.fromisoformat(d): _notice_from_json(n)
+                 for d, n in data.get("notices", {}).items()},  # absent when none
     )
+
+
+def _notice_to_json(notice: DayNotice) -> dict[str, Any]:
+    return {"absent_teachers": [list(t) for t in notice.absent_teachers],
+            "absent_classes": [list(c) for c in notice.absent_classes],
+            "affected_classes": list(notice.affected_classes)}
+
+
+def _notice_from_json(data: dict[str, Any]) -> DayNotice:
+    return DayNotice(absent_teachers=tuple((str(n), str(u)) for n, u in data["absent_teachers"]),
+                     absent_classes=tuple((str(n), str(u)) for n, u in data["absent_classes"]),
+                     affected_classes=tuple(str(n) for n in data["affected_classes"]))
 
 
 def status_to_json(status: SyncStatus) -> dict[str, Any]:
@@ -143,6 +159,7 @@ def period_to_json(p: Period) -> dict[str, Any]:
         "refs": {c: [[r.id, r.status] for r in refs] for c, refs in p.refs.items()},
         **({"text_planned": True} if p.text_planned else {}),
         **({"unit": p.unit} if p.unit is not None else {}),
+        **({"end_unit": p.end_unit} if p.end_unit is not None else {}),
     }
 
 
@@ -156,6 +173,7 @@ def period_from_json(d: dict[str, Any]) -> Period:
         refs={c: tuple(Ref(i, s) for i, s in refs) for c, refs in d["refs"].items()},
         text_planned=bool(d.get("text_planned", False)),
         unit=d.get("unit"),  # absent before units were kept
+        end_unit=d.get("end_unit"),  # absent unless a period spans units
     )
 
 

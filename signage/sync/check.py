@@ -34,7 +34,13 @@ from signage.config import ENV_PREFIX, SECRET_KEYS, Settings
 from signage.domain.calendar import display_day
 from signage.domain.model import Snapshot
 from signage.domain.rows import change_rows
-from signage.sources.base import SourceAuthError, SourceBusy, SourceError, SourceUnavailable
+from signage.sources.base import (
+    SourceAuthError,
+    SourceBusy,
+    SourceError,
+    SourceSetupError,
+    SourceUnavailable,
+)
 from signage.sync.check_sample import SampleWriter
 from signage.sync.engine import CycleResult
 
@@ -46,7 +52,9 @@ CLOCK_SKEW_WARN_S = 120
 BOARD_CATEGORIES = ("classes", "rooms", "teachers")
 # The settings that say where a source's data lives, when more than its URL.
 ADDRESS_SETTINGS = {"untis": ("UNTIS_URL", "UNTIS_TENANT"),
-                    "jsonrpc": ("JSONRPC_URL", "JSONRPC_SCHOOL")}
+                    "jsonrpc": ("JSONRPC_URL", "JSONRPC_SCHOOL"),
+                    "monitor": ("MONITOR_URL", "MONITOR_SCHOOL", "MONITOR_FORMAT")}
+OPEN_SOURCES = frozenset({"demo", "monitor"})  # no credentials to report on
 
 
 @dataclass
@@ -146,13 +154,19 @@ def run_check(process: SyncProcess, settings: Settings, clock: Callable[[], date
         full = engine.run_cycle(now, force=True)
         snapshot = engine.store.snapshot() if full.outcome == "full" else None
         refused = isinstance(probe.error, SourceAuthError)
-        out("credentials: " + ("accepted" if snapshot is not None else "refused" if refused
-                               else "not confirmed (see the problem below)"))
+        if settings.source in OPEN_SOURCES:
+            out("credentials: none needed (a public source)")
+        else:
+            out("credentials: " + ("accepted" if snapshot is not None else "refused" if refused
+                                   else "not confirmed (see the problem below)"))
+        changes_only = getattr(probe.source, "changes_only", False)
         if snapshot is not None:
-            _describe_window(report, snapshot)
+            _describe_window(report, snapshot, changes_only)
+            for line in getattr(probe.source, "describe", list)():  # the source's own facts
+                out(line)
             _describe_changes(report, engine.run_cycle(now, force=True), probe, settings)
             _describe_clock(report, probe, dates)
-            _describe_board(report, snapshot, settings, clock())
+            _describe_board(report, snapshot, settings, clock(), changes_only)
         else:
             report.problems.append(_problem(probe.error, full, settings))
     if sample is not None:
@@ -163,7 +177,7 @@ def run_check(process: SyncProcess, settings: Settings, clock: Callable[[], date
     return report.finish()
 
 
-def _describe_window(report: _Report, snapshot: Snapshot) -> None:
+def _describe_window(report: _Report, snapshot: Snapshot, changes_only: bool = False) -> None:
     periods = list(snapshot.periods.values())
     report.out(f"window: {snapshot.window_start} to {snapshot.window_end}: "
                f"{_count(len(periods), 'periods')}")
@@ -172,7 +186,10 @@ def _describe_window(report: _Report, snapshot: Snapshot) -> None:
     units = {p.unit for p in periods if p.unit is not None}
     report.out(f"time grid: from the upstream ({len(units)} units)" if units else
                "time grid: none sent; lesson numbers are counted from start times")
-    if not periods:
+    if changes_only:  # no changes (and so no teachers) is an ordinary day for such a source
+        if not periods:
+            report.out("changes: none listed in the window (the source lists changes only)")
+    elif not periods:
         report.warnings.append(
             "no periods in the whole window: holidays? If not, the account may lack the "
             "permission to read the timetable (or the settings select nothing)")
@@ -222,7 +239,7 @@ def _describe_clock(report: _Report, probe: _Probe, dates: _Dates) -> None:
 
 
 def _describe_board(report: _Report, snapshot: Snapshot, settings: Settings,
-                    now: datetime) -> None:
+                    now: datetime, changes_only: bool = False) -> None:
     local = now.astimezone(settings.tz).replace(tzinfo=None)  # naive, as periods' times are
     day = display_day(snapshot, local, settings.switch_day_at)
     rows = change_rows(snapshot, day)
@@ -230,7 +247,8 @@ def _describe_board(report: _Report, snapshot: Snapshot, settings: Settings,
     detail = f" ({', '.join(f'{n} {kind}' for kind, n in kinds.most_common())})" if kinds else ""
     report.out(f"boards now show {day:%a %Y-%m-%d}: {_count(len(rows), 'changes')}{detail}")
     today = local.date()
-    if today.weekday() < 5 and snapshot.covers(today) and today not in snapshot.last_end_by_day:
+    if (not changes_only and today.weekday() < 5 and snapshot.covers(today)
+            and today not in snapshot.last_end_by_day):
         report.warnings.append(
             f"no periods today ({today:%a %Y-%m-%d}), a weekday: a holiday? If not, the account "
             "may not see the whole timetable")
@@ -246,6 +264,8 @@ def _problem(error: Exception | None, result: CycleResult, settings: Settings) -
     if isinstance(error, SourceAuthError):
         fix = error.hint or f"check the {ENV_PREFIX}_{name}_* credentials"
         return f"the upstream refused the credentials ({error}): {fix}"
+    if isinstance(error, SourceSetupError):  # its message names what to change
+        return str(error)
     if isinstance(error, SourceBusy):
         return f"the upstream is publishing a new timetable ({error}): check again in a few minutes"
     if isinstance(error, SourceUnavailable):

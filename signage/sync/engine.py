@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from signage.domain.calendar import in_school_hours
-from signage.domain.model import Snapshot, SyncStatus
+from signage.domain.model import DayNotice, Snapshot, SyncStatus
 from signage.sources.base import (
     Batch,
     Changes,
@@ -171,7 +172,8 @@ class SyncEngine:
         batch = changes.batch
         deletions = remove(periods, gone, cancel=batch.plain and batch.vanished_cancelled)
         messages = old.messages if batch.messages is None else batch.messages
-        new = Snapshot(start, end, periods, names, batch.school or old.school, messages)
+        notices = _notices(old.notices if batch.notices is None else batch.notices, start, end)
+        new = Snapshot(start, end, periods, names, batch.school or old.school, messages, notices)
         version = self.store.replace(new)
         self._succeed(now, status, changes.batch, full=False)
         log.info("sync: delta, %d upserts, %d deletions, version %d", upserts, deletions, version)
@@ -208,7 +210,9 @@ class SyncEngine:
             periods = {}
             upsert(periods, names, batch, start, end)
         messages = batch.messages if batch.messages is not None else old.messages if old else ()
-        new = Snapshot(start, end, periods, names, batch.school, messages)
+        notices = batch.notices if batch.notices is not None else old.notices if old else {}
+        new = Snapshot(start, end, periods, names, batch.school, messages,
+                       _notices(notices, start, end))
         differences = count_differences(old, new) if old is not None else None
         if differences:
             log.warning(
@@ -335,4 +339,11 @@ def _nothing_new(old: Snapshot, changes: Changes, start: date, end: date) -> boo
         and not any(batch.names.values())
         and batch.school in ("", old.school)
         and batch.messages in (None, old.messages)
+        and batch.notices in (None, old.notices)
     )
+
+
+def _notices(notices: Mapping[date, DayNotice], start: date,
+             end: date) -> dict[date, DayNotice]:
+    """Return the day notices of the window's days."""
+    return {day: notice for day, notice in notices.items() if start <= day <= end}

@@ -25,7 +25,7 @@ from signage.domain.board import (
     teacher_order,
 )
 from signage.domain.calendar import display_day, next_school_day
-from signage.domain.model import ChangeRow, Snapshot
+from signage.domain.model import ChangeRow, DayNotice, Snapshot
 from signage.domain.rows import change_rows, day_rows, rows_for, supervision_rows
 from signage.domain.screens import Display, GroupSlot, display_from_json, group_slot
 from signage.views.caching import page
@@ -183,6 +183,7 @@ class DayView:
     today: bool
     now: tuple[str | None, str | None]
     absent: list[tuple[str, str]] | None = None  # staff overview: teachers and their units
+    absent_classes: tuple[tuple[str, str], ...] = ()  # staff overview, when the upstream says
     affected: list[str] | None = None  # staff overview: the classes with changes
 
 
@@ -223,8 +224,11 @@ def _day_view(board: BoardRequest, name: str | None, day: date, snapshot: Snapsh
                    snapshot.covers(day), today,
                    _now_and_next(rows, now) if today else (None, None))
     if board.kind == "overview" and staff():  # the header the staff room knows from Untis
-        view = replace(view, absent=absent_teachers([*rows, *supervision_rows(snapshot, day)]),
-                       affected=affected_classes(rows))
+        notice = snapshot.notices.get(day, DayNotice())
+        view = replace(view, absent=absent_teachers([*rows, *supervision_rows(snapshot, day)],
+                                                    notice.absent_teachers),
+                       affected=affected_classes(rows, notice.affected_classes),
+                       absent_classes=notice.absent_classes)
     return view
 
 
