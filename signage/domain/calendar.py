@@ -8,8 +8,10 @@ from signage.domain.model import Snapshot
 
 
 def has_periods(snapshot: Snapshot | None, day: date) -> bool:
-    """Tell whether the snapshot holds any period on `day` (a school day)."""
-    return snapshot is not None and day in snapshot.last_end_by_day
+    """Tell whether `day` is a school day: the snapshot holds a period on it, or the upstream
+    lists the day (a changes-only upstream such as the WebUntis monitor, whose quiet days hold
+    no period)."""
+    return snapshot is not None and (day in snapshot.last_end_by_day or day in snapshot.notices)
 
 
 def in_school_hours(
@@ -32,9 +34,11 @@ def display_day(snapshot: Snapshot | None, local_now: datetime, switch_at: time)
     today = local_now.date()
     if snapshot is None:
         return today
-    last_end = snapshot.last_end_by_day.get(today)
+    # A listed day's periods are its changes alone: their last end is not the day's.
+    listed = today in snapshot.notices
+    last_end = None if listed else snapshot.last_end_by_day.get(today)
     over = local_now.time() >= switch_at or (last_end is not None and local_now >= last_end)
-    day = today + timedelta(days=1) if over or last_end is None else today
+    day = today + timedelta(days=1) if over or (last_end is None and not listed) else today
     while day <= snapshot.window_end:
         if has_periods(snapshot, day):
             return day

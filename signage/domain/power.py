@@ -2,7 +2,8 @@
 
 A `PowerPlan` is `auto` (from 45 minutes before a day's first period until 30 minutes after its
 last, on days with periods), `always`, or fixed on-hours on days with periods. `power_state`
-tells whether a screen is on at a moment, until when, and why. Days without periods inside the
+tells whether a screen is on at a moment, until when, and why. A day a changes-only upstream
+lists (the WebUntis monitor) is a school day on `LISTED_HOURS`. Days without periods inside the
 synced window (weekends, holidays) are dark; beyond the window the plan knows nothing, and a
 screen asks again. Pure: no Flask, no I/O. Times of periods are school-local and naive; `now` is
 timezone-aware, and `until` comes back aware in the school's zone.
@@ -19,6 +20,10 @@ from signage.domain.model import Snapshot
 
 BEFORE_FIRST = timedelta(minutes=45)
 AFTER_LAST = timedelta(minutes=30)
+# A day a changes-only upstream lists (the WebUntis monitor: no regular plan to read the hours
+# from) is on these hours, stretched to cover its changes; SIGNAGE_SCREENS_ON=HH:MM-HH:MM sets
+# the school's own.
+LISTED_HOURS = (time(7, 0), time(17, 0))
 AUTO, ALWAYS, HOURS = "auto", "always", "hours"
 _RANGE = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
 
@@ -72,12 +77,17 @@ def on_hours(plan: PowerPlan, snapshot: Snapshot | None, day: date) -> tuple[dat
     (a day without periods), or the whole day when the plan is `always`."""
     if plan.mode == ALWAYS:
         return datetime.combine(day, time()), datetime.combine(day + timedelta(days=1), time())
-    if snapshot is None or day not in snapshot.last_end_by_day:
+    listed = snapshot is not None and day in snapshot.notices
+    if snapshot is None or (day not in snapshot.last_end_by_day and not listed):
         return None
     if plan.mode == HOURS and plan.hours:
         return datetime.combine(day, plan.hours[0]), datetime.combine(day, plan.hours[1])
-    return (snapshot.first_start_by_day[day] - BEFORE_FIRST,
-            snapshot.last_end_by_day[day] + AFTER_LAST)
+    starts = [datetime.combine(day, LISTED_HOURS[0])] if listed else []
+    ends = [datetime.combine(day, LISTED_HOURS[1])] if listed else []
+    if day in snapshot.last_end_by_day:
+        starts.append(snapshot.first_start_by_day[day] - BEFORE_FIRST)
+        ends.append(snapshot.last_end_by_day[day] + AFTER_LAST)
+    return min(starts), max(ends)
 
 
 def power_state(plan: PowerPlan, snapshot: Snapshot | None, now: datetime,

@@ -24,7 +24,11 @@ neither fits, the format is read again once; still no fit is a `SourceError`.
 
 Days [verified: the answer's `date`, `nextDate`, `showingNextDate`]: the window is today and
 the next two school days (Mon-Fri; `last_day`). A walk asks the window's first day and follows
-`nextDate` while it lies in the window: the rows' day is always taken from the answer.
+`nextDate` while it lies in the window: the rows' day is always taken from the answer. The days
+answered are the school days (`Batch.notices`, one per day: the boards' calendar, as a quiet day
+has no period), except the first day when it is a weekend day without rows [inferred: a
+Saturday's answer is an empty list; a weekday holiday asked for directly cannot be told from a
+quiet school day].
 
 Quiet cycles [verified: `lastUpdate` is one value for the school, whatever day is asked]: a
 cycle asks the window's first day; an unchanged `lastUpdate` ends it there (one request, nothing
@@ -109,6 +113,7 @@ class MonitorSource:
         self._format: dict[str, Any] | None = None
         self._last_update: str | None = None  # of the last answers applied
         self._asked: tuple[date, date] | None = None  # the window they covered
+        self._ticker_lines: tuple[str, ...] = ()  # kept when the ticker cannot be read
         self.seen: list[tuple[date, int]] = []  # the last walk: (day, rows), for the check
         self.layout: tuple[str, ...] = ()  # the columns in force at the last answer
 
@@ -181,8 +186,15 @@ class MonitorSource:
         self._last_update = answers[0].last_update
         self._asked = (start, end)
         self.seen = [(a.day, len(a.rows)) for a in answers if a.day is not None]
-        notices = {a.day: a.notice for a in answers if a.day is not None}
-        messages = answers[0].messages + (self._ticker() or ())
+        # The days the list exists for are school days (the boards' calendar: screens on, the
+        # day shown); the first day is one too when it was not just asked for (a Saturday's
+        # answer is an empty list, with nextDate Monday): a weekday or a day with rows.
+        notices = {a.day: a.notice for n, a in enumerate(answers) if a.day is not None
+                   and (n > 0 or a.rows or a.day.weekday() < 5 or a.day != start)}
+        ticker = self._ticker()
+        if ticker is not None:
+            self._ticker_lines = ticker
+        messages = answers[0].messages + self._ticker_lines
         return Batch(periods=periods, names=reader.names, school=self._school,
                      messages=tuple(dict.fromkeys(messages)), notices=notices)
 

@@ -236,11 +236,14 @@ def _bad(key: str, what: str) -> Any:
 def _notice(payload: Mapping[str, Any], what: str) -> DayNotice:
     """Return the answer's header: absent teachers and classes, affected classes."""
     absent: dict[int, list[tuple[str, str]]] = {CLASS_TYPE: [], TEACHER_TYPE: []}
-    for element in payload.get("absentElements") or ():
+    elements = payload.get("absentElements") or []
+    if not isinstance(elements, list):
+        raise SourceError(f"{what}: absentElements is not a list")
+    for element in elements:
         if not isinstance(element, dict):
             raise SourceError(f"{what}: an absentElements entry is not an object")
         kind, name = element.get("elementType"), plain(str(element.get("elementName") or ""))
-        if kind in absent and name:
+        if isinstance(kind, int) and kind in absent and name:
             absent[kind].append((name, _absent_units(element)))
     affected = payload.get("affectedElements") or {}
     if not isinstance(affected, dict):
@@ -257,7 +260,8 @@ def _notice(payload: Mapping[str, Any], what: str) -> DayNotice:
 def _absent_units(element: Mapping[str, Any]) -> str:
     """Return the units an absence covers ("2-4"), "" for a whole day or when not told."""
     spans = []
-    for absence in element.get("absences") or ():
+    absences = element.get("absences")
+    for absence in absences if isinstance(absences, list) else ():
         if not isinstance(absence, dict) or absence.get("type") == "ALL_DAY":
             return ""
         first, last = str(absence.get("startUnit") or ""), str(absence.get("endUnit") or "")

@@ -171,10 +171,20 @@ def run_check(process: SyncProcess, settings: Settings, clock: Callable[[], date
             report.problems.append(_problem(probe.error, full, settings))
     if sample is not None:
         try:
-            out(f"sample: {sample.write()} answers saved to {sample_dir} (people pseudonymised)")
+            written = sample.write(_teachers(engine.store.snapshot()))
+            out(f"sample: {written} answers saved to {sample_dir} (people pseudonymised)")
         except OSError as exc:
             report.problems.append(f"cannot write the sample to {sample_dir}: {exc.strerror}")
     return report.finish()
+
+
+def _teachers(snapshot: Snapshot | None) -> list[str]:
+    """Return every teacher the copy names (the sample hides them wherever they stand: the
+    WebUntis monitor's cells are HTML text, with no key saying "a person")."""
+    if snapshot is None:
+        return []
+    absent = [n for notice in snapshot.notices.values() for n, _ in notice.absent_teachers]
+    return [*snapshot.names.get("teachers", {}).values(), *absent]
 
 
 def _describe_window(report: _Report, snapshot: Snapshot, changes_only: bool = False) -> None:
@@ -210,6 +220,9 @@ def _describe_changes(report: _Report, result: CycleResult, probe: _Probe,
     changes = probe.changes
     if result.outcome != "delta" or changes is None:
         report.problems.append("the delta calls: " + _problem(probe.error, result, settings))
+    elif getattr(probe.source, "changes_only", False) and not changes.complete:
+        report.out("changes: nothing changed upstream since the first read: a quiet cycle "
+                   "works (it reads one day's change stamp)")
     elif changes.complete:
         report.out("changes: this upstream has no delta calls; each cycle reads the window "
                    f"again ({_count(len(changes.batch.periods), 'periods')}): works")

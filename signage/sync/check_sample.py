@@ -28,6 +28,7 @@ import json
 import re
 import secrets
 from collections.abc import Iterable
+from html.entities import codepoint2name
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -84,9 +85,13 @@ class SampleWriter:
             role = role or PEOPLE_LISTINGS.get(parse_qs(url.query).get("type", [""])[0])
         self._answers.append((self._file_name(url.path, method), body, role))
 
-    def write(self) -> int:
-        """Write every answer kept, pseudonymised; return how many files were written."""
+    def write(self, teachers: Iterable[str] = ()) -> int:
+        """Write every answer kept, pseudonymised; return how many files were written.
+        `teachers` are names to hide in any text too, as spelt and HTML-escaped (`M&Uuml;L`)."""
         bodies = [self._people(body, role, top=True) for _, body, role in self._answers]
+        for name in teachers:
+            if name.strip():
+                self._names.setdefault(_entities(name), self.pseudonym("Teacher", name))
         pattern = self._names_pattern()
         for number, ((name, _, _), body) in enumerate(zip(self._answers, bodies, strict=True), 1):
             text = json.dumps(self._texts(body, pattern), ensure_ascii=False, indent=1)
@@ -157,6 +162,12 @@ class SampleWriter:
         if method and PLAIN_SEGMENT.fullmatch(method):
             parts.append(method)
         return "_".join(parts)[:120] or "root"
+
+
+def _entities(text: str) -> str:
+    """Return `text` with every character that has a named HTML entity written as one."""
+    return "".join(f"&{codepoint2name[ord(c)]};" if ord(c) > 127 and ord(c) in codepoint2name
+                   else c for c in text)
 
 
 def _rpc_method(body: Any) -> str | None:

@@ -2,7 +2,8 @@
 
 Each parser starts from a realistic answer of its upstream (WebUntis v3 periods and deleted ids,
 Affect IT sync lists, objects and lessons, JSON-RPC names and periods, UniTime sessions, rooms
-and events, MyTimetable timetables, events and messages). Then fields anywhere in it are
+and events, MyTimetable timetables, events and messages, the WebUntis monitor's format and
+day list). Then fields anywhere in it are
 replaced by wrong types, nulls, huge numbers, non-finite floats, odd times, long strings and
 deep nesting (as deep as `json.loads` delivers), or removed. The parser, run as its source runs
 it, must either raise `SourceError` or return periods and names the rest of the system can use:
@@ -28,6 +29,7 @@ from signage.domain.rows import change_rows, day_rows
 from signage.sources import (
     affectit_parse,
     jsonrpc_parse,
+    monitor_parse,
     mytimetable_parse,
     unitime_parse,
     untis_parse,
@@ -274,6 +276,56 @@ def run_mytimetable_messages(payload: Any) -> Result:
     return [], {}
 
 
+def monitor_format() -> dict[str, Any]:
+    return {"payload": {"customTitle": "Vertretungen", "groupBy": 1, "mergeBlocks": True,
+                        "showHour": True, "showTime": True, "showClass": True,
+                        "showSubject": True, "showRoom": True, "showTeacher": True,
+                        "showInfo": True, "showSubstText": True, "showTicker": False,
+                        "showAbsentElements": [1, 2], "showAffectedElements": [1]}}
+
+
+def monitor_data() -> dict[str, Any]:
+    new = '<span class="substMonitorSubstElem">{}</span>'
+    struck = '<span class="cancelStyle">{}</span>'
+    return {"payload": {
+        "date": 20261123, "nextDate": 20261124, "showingNextDate": False, "weekDay": "Montag",
+        "lastUpdate": "23.11.2026 07:41:03", "importInProgress": False,
+        "rows": [
+            {"data": ["2", "08:50-09:35", "5a, 5b", "M", "R101",
+                      f"{new.format('SCH')} ({struck.format('M&Uuml;L')})", "Vertretung", ""],
+             "group": "5a", "cellClasses": {}, "cssClasses": ["", "wu-fg-substitution"]},
+            {"data": ["3 - 4", "09:55-11:30", "5b", "D", "R102",
+                      f"{struck.format('---')} (BEC)", "Entfall", "verlegt auf Freitag"],
+             "group": "5b", "cellClasses": {str(i): ["cancelStyle"] for i in (2, 3, 4, 5)},
+             "cssClasses": ["", "wu-fg-cancelled"]},
+            {"data": ["5", "11:50-12:35", "5b", new.format("D"), new.format("R102"),
+                      new.format("BEC"), "Zusatzunterricht", ""],
+             "group": None, "cellClasses": {}, "cssClasses": []}],
+        "absentElements": [{"elementType": 2, "elementId": 7, "elementName": "M&Uuml;L",
+                            "startUnit": None, "endUnit": None, "absences": [
+                                {"type": "FROM_TO", "startTime": 850, "endTime": 935,
+                                 "isEvent": False, "startUnit": "2", "endUnit": "2"}]}],
+        "affectedElements": {"1": ["5a", "5b"]},
+        "messageData": {"messages": [{"subject": "Heute", "body": "<b>Wandertag</b>"}]},
+        "regularFreeData": None}}
+
+
+def run_monitor_format(payload: Any) -> Result:
+    columns = monitor_parse.columns_of(monitor_parse.unwrap(payload, "format"))
+    assert all(c in dict(monitor_parse.COLUMNS) for c in columns)
+    return [], {}
+
+
+def run_monitor_data(payload: Any) -> Result:
+    answer = monitor_parse.DayAnswer.of(monitor_parse.unwrap(payload, "data"), "data")
+    assert all(isinstance(n, str) and isinstance(u, str)
+               for n, u in answer.notice.absent_teachers + answer.notice.absent_classes)
+    assert all(isinstance(line, str) and line for line in answer.messages)
+    reader = monitor_parse.RowReader(tuple(dict(monitor_parse.COLUMNS)))
+    reader.add(answer, "data")
+    return list(reader.periods.values()), reader.names
+
+
 PARSERS: dict[str, tuple[Callable[[], Any], Callable[[Any], Result]]] = {
     "untis timetable": (untis_timetable, run_untis_timetable),
     "untis deleted-periods": (untis_deleted, run_untis_deleted),
@@ -288,6 +340,8 @@ PARSERS: dict[str, tuple[Callable[[], Any], Callable[[Any], Result]]] = {
     "mytimetable timetables": (mytimetable_timetables, run_mytimetable_timetables),
     "mytimetable events": (mytimetable_events, run_mytimetable_events),
     "mytimetable messages": (mytimetable_messages, run_mytimetable_messages),
+    "monitor format": (monitor_format, run_monitor_format),
+    "monitor data": (monitor_data, run_monitor_data),
 }
 
 
@@ -404,7 +458,7 @@ def test_every_field_replaced_by_hand_picked_values_or_removed():
 # Periods (in the window) each realistic answer holds: a broken baseline would make every
 # mutation above a SourceError, and the fuzzing would prove nothing.
 EXPECTED_PERIODS = {"untis timetable": 2, "affectit lessons": 2, "jsonrpc timetable": 2,
-                    "unitime events": 3, "mytimetable events": 2}
+                    "unitime events": 3, "mytimetable events": 2, "monitor data": 3}
 
 
 def test_the_realistic_answers_parse():

@@ -195,3 +195,11 @@ def test_legacy_nulls_are_read():
                          "absentElements": None, "affectedElements": None,
                          "messageData": None}, "test")
     assert (told.day, told.next_day, told.importing) == (DAY, None, False)
+
+
+def test_the_upstreams_own_absences_join_those_the_rows_tell():
+    from signage.domain.board import absent_teachers, affected_classes
+
+    assert absent_teachers([], told=(("KEIL", "1-2"), ("MÜL", ""))) == [("KEIL", "1-2"),
+                                                                       ("MÜL", "")]
+    assert affected_classes([], told=("7c", "10a", "5a")) == ["5a", "7c", "10a"]

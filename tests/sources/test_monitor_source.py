@@ -1,0 +1,451 @@
+"""The public WebUntis monitor source against its fake over real HTTP, through the real engine:
+two formats with different columns, the server's variants the reference leaves open, the quiet
+cycle counted at the fake, identity without ids, messages and the staff header, privacy on the
+public boards, and every fault keeping the last good boards."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from signage import create_app
+from signage.config import ConfigError
+from signage.demo.server import Fault
+from signage.domain.calendar import display_day, in_school_hours
+from signage.domain.power import LISTED_HOURS, PowerPlan, PowerState, power_state
+from signage.domain.rows import change_rows
+from signage.sources.base import SourceSetupError
+from signage.sources.http import make_session
+from signage.sources.monitor import MonitorSource
+from signage.store import MemoryStore
+from signage.sync.engine import SyncEngine
+from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, Clock
+from tests.fakes.monitor_server import FakeMonitor
+
+TUESDAY, WEDNESDAY = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+FULL = "Vertretung Schüler"  # every column, hour to text
+SHORT = "Aushang"  # no class and no subject column (the group names the class), no ticker
+BARE = "Flur"  # neither time nor teacher column
+SCHOOL = "FHG Radolfzell"  # a login name with a space
+
+
+def fake_monitor(clock: Clock, **knobs) -> FakeMonitor:
+    fake = FakeMonitor(TZ, clock=clock, school=SCHOOL, bells=list(BELLS), **knobs)
+    for category, names in NAMES.items():
+        fake.add_names(category, names)
+    fake.add_format(FULL, showTicker=False)
+    fake.add_format(SHORT, showClass=False, showSubject=False, showTicker=False)
+    fake.add_format(BARE, showTime=False, showTeacher=False, showTicker=False)
+    for offset, day in enumerate((MONDAY, TUESDAY, WEDNESDAY)):
+        for cls in (1, 2, 3):
+            for unit in range(4):
+                fake.add_lesson(1000 * (offset + 1) + 10 * cls + unit, day, *BELLS[unit],
+                                cls=cls, teacher=cls, room=cls, subject=1 + unit // 2,
+                                lesson=100 * cls + 1 + unit // 2)
+    return fake.start()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime.combine(MONDAY, time(7, 0)))
+
+
+@pytest.fixture
+def monitor(clock):
+    fake = fake_monitor(clock)
+    yield fake
+    fake.stop()
+
+
+def make_engine(fake: FakeMonitor, session, format_name: str = FULL,
+                store: MemoryStore | None = None) -> SyncEngine:
+    source = MonitorSource.from_settings({"MONITOR_URL": fake.url, "MONITOR_SCHOOL": fake.school,
+                                          "MONITOR_FORMAT": format_name}, TZ, session)
+    return SyncEngine(source, store or MemoryStore(), TZ, days_ahead=7, schedule=SCHEDULE)
+
+
+def rows_of(engine: SyncEngine, day: date = MONDAY) -> list[tuple]:
+    return [(r.start, r.end, r.unit_label, r.classes, r.subjects, r.teachers,
+             r.original_teachers, r.rooms, r.original_rooms, r.kinds, r.text)
+            for r in change_rows(engine.store.snapshot(), day)]
+
+
+def later(clock: Clock) -> None:
+    """Let a moment pass before the next change upstream: `lastUpdate` counts whole seconds."""
+    clock.advance(minutes=2)
+
+
+def stage_changes(fake: FakeMonitor) -> None:
+    """A substitution (5a, 2nd), a room change (5a, 3rd), a cancelled double period (5b, 3rd-4th)
+    and an extra lesson (5b, 5th) on Monday; a substitution on Tuesday."""
+    fake.substitute(1011, teacher=3)
+    fake.change_room(1012, room=3)
+    fake.cancel(1022)
+    fake.cancel(1023)
+    fake.add_extra(9001, MONDAY, *BELLS[4], cls=2, teacher=2, room=2, subject=2)
+    fake.substitute(2031, teacher=1)
+
+
+EXPECTED_MONDAY = [
+    ("08:50", "09:35", "2", ("5a",), ("M",), ("SCH",), ("MÜL",), ("R101",), (), ("substitution",),
+     ""),
+    ("09:55", "10:40", "3", ("5a",), ("D",), ("MÜL",), (), ("Bio1",), ("R101",),
+     ("room_change",), ""),
+    ("09:55", "11:30", "3-4", ("5b",), ("D",), ("BEC",), (), ("R102",), (), ("cancelled",), ""),
+    ("11:50", "12:35", "5", ("5b",), ("D",), ("BEC",), (), ("R102",), (), ("additional",), ""),
+]
+
+
+@pytest.fixture
+def engine(monitor, session):
+    return make_engine(monitor, session)
+
+
+@pytest.mark.parametrize(("format_name", "honour", "columns"), [
+    (FULL, True, "hour time classes subject room teacher info text"),
+    (FULL, False, "hour time classes subject room teacher info text"),
+    (SHORT, True, "hour time classes subject room teacher info text"),  # as we asked
+    (SHORT, False, "hour time room teacher info text"),  # as the school set it
+])
+def test_changes_become_change_rows_whatever_the_formats_columns(clock, session, format_name,
+                                                                 honour, columns):
+    fake = fake_monitor(clock, honour_body_flags=honour)
+    try:
+        engine = make_engine(fake, session, format_name)
+        assert engine.run_cycle(clock()).outcome == "full"
+        assert rows_of(engine) == []  # a list of changes: the regular plan is never listed
+        later(clock)
+        stage_changes(fake)
+        later(clock)
+        assert engine.run_cycle(clock()).outcome == "delta"
+        assert engine.source.layout == tuple(columns.split())
+        subjects = ("M",) if "subject" in columns else ()
+        expected = EXPECTED_MONDAY if subjects else [(*r[:4], (), *r[5:])
+                                                     for r in EXPECTED_MONDAY]
+        assert rows_of(engine) == expected
+        assert rows_of(engine, TUESDAY) == [("08:50", "09:35", "2", ("10a",), subjects,
+                                             ("MÜL",), ("SCH",), ("Bio1",), (),
+                                             ("substitution",), "")]
+    finally:
+        fake.stop()
+
+
+def test_a_list_without_teachers_gives_rows_without_them(clock, session):
+    fake = fake_monitor(clock)
+    try:
+        stage_changes(fake)
+        engine = make_engine(fake, session, BARE)
+        assert engine.run_cycle(clock()).outcome == "full"
+        assert "teacher" not in engine.source.layout  # never asked for what the school hid
+        assert [(r[2], r[5], r[6], r[9]) for r in rows_of(engine)] == [
+            ("2", (), (), ("changed",)), ("3", (), (), ("room_change",)),
+            ("3-4", (), (), ("cancelled",)), ("5", (), (), ("additional",))]
+    finally:
+        fake.stop()
+
+
+def test_the_format_is_read_then_one_data_request_per_listed_day(engine, monitor, clock):
+    engine.run_cycle(clock())
+    assert [r.endpoint for r in monitor.requests] == ["format", "data", "data", "data"]
+    assert all(r.gzip for r in monitor.requests)
+    asked = [body["date"] for endpoint, body in monitor.bodies if endpoint == "data"]
+    assert asked == [20261123, 20261124, 20261125]  # Monday and the next two school days
+    snapshot = engine.store.snapshot()
+    assert (snapshot.window_start, snapshot.window_end) == (MONDAY, WEDNESDAY)
+
+
+def test_our_request_sends_the_formats_flags_changed_only_where_we_must(engine, monitor, clock):
+    monitor.add_format("Ohne Lehrer", showTeacher=False, showOnlyFutureSub=True,
+                       enableSubstitutionFrom=True, showSubstitutionFrom=1200)
+    engine.source._format_name = "Ohne Lehrer"
+    engine.run_cycle(clock())
+    endpoint, body = monitor.bodies[1]
+    assert endpoint == "data"
+    stored = monitor.formats["Ohne Lehrer"]
+    assert body["showTeacher"] is False  # never a column the school hid
+    assert (body["showTime"], body["showOnlyFutureSub"], body["enableSubstitutionFrom"],
+            body["dateOffset"]) == (True, False, False, 0)
+    assert body["schoolName"] == SCHOOL and body["formatName"] == "Ohne Lehrer"
+    assert {k: v for k, v in body.items() if k in stored and k not in (
+        "showTime", "showOnlyFutureSub", "enableSubstitutionFrom", "showHour", "showClass",
+        "showSubject", "showRoom", "showInfo", "showSubstText", "dateOffset")} == {
+        k: v for k, v in stored.items() if k not in (
+            "showTime", "showOnlyFutureSub", "enableSubstitutionFrom", "showHour", "showClass",
+            "showSubject", "showRoom", "showInfo", "showSubstText", "dateOffset")}
+    assert [r.params["school"] for r in monitor.requests] == [[SCHOOL]] * len(monitor.requests)
+
+
+def test_a_quiet_cycle_costs_one_request_and_applies_nothing(engine, monitor, clock):
+    stage_changes(monitor)
+    engine.run_cycle(clock())
+    version, before = engine.store.version(), len(monitor.requests)
+    for _ in range(3):
+        later(clock)
+        assert engine.run_cycle(clock()).outcome == "delta"
+    assert len(monitor.requests) - before == 3
+    assert [r.endpoint for r in list(monitor.requests)[before:]] == ["data"] * 3
+    assert engine.store.version() == version
+    monitor.substitute(1013, teacher=2)  # lastUpdate moves: every shown day is asked again
+    later(clock)
+    before = len(monitor.requests)
+    assert engine.run_cycle(clock()).outcome == "delta"
+    assert [r.endpoint for r in list(monitor.requests)[before:]] == ["data"] * 3
+    assert engine.store.version() > version
+
+
+def test_a_row_that_does_not_change_keeps_its_identity(engine, monitor, clock):
+    stage_changes(monitor)
+    engine.run_cycle(clock())
+    before = dict(engine.store.snapshot().periods)
+    later(clock)
+    monitor.substitute(1013, teacher=2)
+    later(clock)
+    engine.run_cycle(clock())
+    after = engine.store.snapshot().periods
+    assert set(before) < set(after)
+    assert all(after[pid] == period for pid, period in before.items())
+    monitor.withdraw(1011)  # the substitution is withdrawn: the lesson takes place as planned
+    later(clock)
+    engine.run_cycle(clock())
+    assert [r[5] for r in rows_of(engine)].count(("SCH",)) == 0
+
+
+@pytest.mark.parametrize("knobs", [
+    {"honour_body_flags": False},
+    {"offset_counts": "calendar"},
+    {"encode_names": True},
+    {"legacy_nulls": True},
+    {"cancel_teacher": "dashes"},
+    {"added_original": "dashes"},
+], ids=lambda knobs: next(iter(knobs)))
+def test_every_plausible_server_variant_gives_the_same_rows(clock, session, knobs):
+    fake = fake_monitor(clock, **knobs)
+    try:
+        engine = make_engine(fake, session)
+        stage_changes(fake)
+        assert engine.run_cycle(clock()).outcome == "full"
+        assert rows_of(engine) == EXPECTED_MONDAY
+    finally:
+        fake.stop()
+
+
+def test_a_server_that_ignores_our_flags_is_read_by_the_stored_formats_columns(clock, session,
+                                                                               caplog):
+    fake = fake_monitor(clock, honour_body_flags=False)
+    try:
+        fake.add_format("Ohne Zeit", showTime=False)
+        stage_changes(fake)
+        with caplog.at_level(logging.WARNING, "signage.sources.monitor"):
+            full = make_engine(fake, session, SHORT).run_cycle(clock())
+        assert "lays out the list by its stored format" in caplog.text
+        assert full.outcome == "full"
+        bare = make_engine(fake, session, "Ohne Zeit").run_cycle(clock())
+        assert bare.outcome == "failed" and "no time column" in bare.error
+    finally:
+        fake.stop()
+
+
+def test_the_list_switching_days_early_is_read_as_the_next_days(clock, session):
+    fake = fake_monitor(clock, honour_body_flags=False)
+    try:
+        fake.add_format("Ab Mittag", enableSubstitutionFrom=True, showSubstitutionFrom=1200)
+        stage_changes(fake)
+        clock.set_local(datetime.combine(MONDAY, time(13, 0)))
+        engine = make_engine(fake, session, "Ab Mittag")
+        assert engine.run_cycle(clock()).outcome == "full"
+        assert rows_of(engine, TUESDAY)  # Tuesday's change, on Tuesday
+        assert all(r.date == TUESDAY for r in change_rows(engine.store.snapshot(), TUESDAY))
+    finally:
+        fake.stop()
+
+
+def test_messages_and_the_ticker_become_the_boards_ticker(monitor, session, clock):
+    monitor.add_message("Heute", "<b>Wandertag</b> der 7c")
+    monitor.add_message("", "Mensa geschlossen")
+    monitor.ticker = ["Elternsprechtag am Freitag"]
+    monitor.formats[FULL]["showTicker"] = True
+    engine = make_engine(monitor, session)
+    engine.run_cycle(clock())
+    assert engine.store.snapshot().messages == (
+        "Heute: Wandertag der 7c", "Mensa geschlossen", "Elternsprechtag am Freitag")
+    later(clock)
+    monitor.inject(Fault("ticker", status=500))
+    monitor.substitute(1011, teacher=3)
+    later(clock)
+    assert engine.run_cycle(clock()).outcome == "delta"  # a ticker is not worth stale boards
+    assert monitor.count("ticker") == 2
+    assert "Elternsprechtag am Freitag" in engine.store.snapshot().messages  # its last lines
+    monitor.ticker = []
+    monitor.substitute(1012, teacher=3)
+    later(clock)
+    engine.run_cycle(clock())
+    assert engine.store.snapshot().messages == ("Heute: Wandertag der 7c", "Mensa geschlossen")
+
+
+def app_on(engine: SyncEngine, clock: Clock, tmp_path, profile: str):
+    return create_app({"DEFAULT_PROFILE": profile, "STATE_FILE": str(tmp_path / "s.json")},
+                      store=engine.store, clock=clock)
+
+
+def test_absent_and_affected_elements_feed_the_staff_header(clock, session, tmp_path):
+    fake = fake_monitor(clock)
+    try:
+        fake.add_format("Kopf", showAbsentElements=[1, 2], showAffectedElements=[1])
+        stage_changes(fake)
+        engine = make_engine(fake, session, "Kopf")
+        engine.run_cycle(clock())
+        notice = engine.store.snapshot().notices[MONDAY]
+        assert notice.absent_teachers and notice.affected_classes
+        client = app_on(engine, clock, tmp_path, "staff").test_client()
+        page = client.get(f"/board/overview?date={MONDAY}").get_data(as_text=True)
+        assert "Abwesende Lehrkräfte:" in page and "Betroffene Klassen:</span> 5a, 5b" in page
+        for name, _ in notice.absent_teachers:
+            assert name in page
+        public = app_on(engine, clock, tmp_path, "public").test_client()
+        assert "Abwesende" not in public.get(f"/board/overview?date={MONDAY}").get_data(
+            as_text=True)
+    finally:
+        fake.stop()
+
+
+def test_teacher_names_the_list_publishes_never_reach_a_public_board(engine, monitor, clock,
+                                                                    tmp_path):
+    stage_changes(monitor)
+    monitor.set_text(1013, "Vertretung durch BEC, Buch mitbringen")
+    engine.run_cycle(clock())
+    assert any("SCH" in r[5] for r in rows_of(engine))  # the list shows teachers ...
+    client = app_on(engine, clock, tmp_path, "public").test_client()
+    pages = [client.get(f"/board/{board}?date={MONDAY}").get_data(as_text=True)
+             for board in ("overview", "class/5a", "class/5b", "room/Bio1")]
+    pages.append(client.get(f"/api/v1/changes?date={MONDAY}").get_data(as_text=True))
+    for page in pages:  # ... our public boards do not
+        for teacher in NAMES["teachers"].values():
+            assert teacher not in page
+        assert "Buch mitbringen" not in page
+    assert client.get("/board/teacher/SCH").status_code in (403, 404)
+
+
+# --- faults ------------------------------------------------------------------------------------
+def test_an_unknown_school_is_named_with_the_setting_to_check(monitor, session, clock):
+    source = MonitorSource(monitor.url, "FHG Radolfszell", FULL, TZ, session)
+    with pytest.raises(SourceSetupError, match="SIGNAGE_MONITOR_SCHOOL"):
+        source.fetch_window(MONDAY, WEDNESDAY)
+
+
+def test_an_unknown_format_is_named_with_the_setting_to_check(monitor, session):
+    source = MonitorSource(monitor.url, SCHOOL, "Vertretung Lehrer", TZ, session)
+    with pytest.raises(SourceSetupError, match="SIGNAGE_MONITOR_FORMAT"):
+        source.fetch_window(MONDAY, WEDNESDAY)
+
+
+@pytest.mark.parametrize("refusal", ["error", "http403"])
+def test_a_list_that_is_not_public_says_how_to_make_it_public(clock, session, refusal):
+    fake = fake_monitor(clock, refusal=refusal)
+    try:
+        fake.add_format("Intern", public=False)
+        source = MonitorSource(fake.url, SCHOOL, "Intern", TZ, session)
+        with pytest.raises(SourceSetupError, match="not public.*Öffentlich"):
+            source.fetch_window(MONDAY, WEDNESDAY)
+    finally:
+        fake.stop()
+
+
+@pytest.mark.parametrize(("fault", "error"), [
+    (Fault("data", status=200, body=b"<!DOCTYPE html><html><body>Login</body></html>"),
+     "HTML page where JSON was expected"),
+    (Fault("data", status=503, times=4), "HTTP 503"),  # the session's 3 retries too
+    (Fault("data", status=500), "HTTP 500"),
+    (Fault("data", delay_s=1.5, times=4), "timed out"),
+    (Fault("data", status=200, body=b'{"payload": {"date": 20261123}}'), "no list of rows"),
+    (Fault("data", status=200, body=b'{"result": 1}'), "neither a payload"),
+    (Fault("format", status=200, body=b"[]"), "neither a payload"),
+    (Fault("data", status=200, truncate=True), "not valid JSON"),
+], ids=["html", "503", "500", "hang", "no-rows", "no-payload", "format-list", "truncated"])
+def test_faults_keep_the_last_good_boards(engine, monitor, clock, fault, error):
+    stage_changes(monitor)
+    assert engine.run_cycle(clock()).outcome == "full"
+    good = rows_of(engine)
+    later(clock)
+    monitor.substitute(1013, teacher=2)
+    if fault.endpoint == "format":
+        engine.source._format = None
+    monitor.inject(fault)
+    clock.advance(minutes=2)
+    result = engine.run_cycle(clock(), force=True)
+    assert result.outcome == "failed" and error in result.error
+    assert rows_of(engine) == good
+    clock.advance(minutes=20)
+    assert engine.run_cycle(clock(), force=True).outcome == "delta"  # and it recovers
+    assert len(rows_of(engine)) == len(good) + 1
+
+
+def test_an_import_in_progress_means_try_again_later(engine, monitor, clock):
+    stage_changes(monitor)
+    engine.run_cycle(clock())
+    good = rows_of(engine)
+    monitor.importing = True
+    clock.advance(minutes=2)
+    result = engine.run_cycle(clock())
+    assert result.outcome == "busy" and "importInProgress" in result.error
+    assert rows_of(engine) == good and engine.store.status().failures == 0
+    monitor.importing = False
+    clock.advance(minutes=2)
+    assert engine.run_cycle(clock()).outcome == "delta"
+
+
+def test_a_school_name_with_a_space_is_percent_encoded(monitor, session):
+    MonitorSource(monitor.url, SCHOOL, FULL, TZ, session).fetch_window(MONDAY, MONDAY)
+    assert monitor.raw_queries and all("school=FHG%20Radolfzell" in q
+                                       for q in monitor.raw_queries)
+
+
+def test_the_urls_setting_takes_https_and_loopback_http_only(tmp_path):
+    base = {"SOURCE": "monitor", "MONITOR_SCHOOL": SCHOOL, "MONITOR_FORMAT": FULL,
+            "STATE_FILE": str(tmp_path / "s.json")}
+    for url in ("https://mese.webuntis.com", "http://127.0.0.1:8080"):
+        assert create_app({**base, "MONITOR_URL": url}).extensions["signage"].settings
+    with pytest.raises(ConfigError, match="SIGNAGE_MONITOR_URL: expected an https://"):
+        create_app({**base, "MONITOR_URL": "http://mese.webuntis.com"})
+    with pytest.raises(ConfigError, match="SIGNAGE_MONITOR_FORMAT: required"):
+        create_app({**base, "MONITOR_URL": "https://mese.webuntis.com", "MONITOR_FORMAT": ""})
+
+
+@pytest.mark.parametrize(("today", "last"), [
+    (MONDAY, WEDNESDAY), (date(2026, 11, 26), date(2026, 11, 30)),  # Thu -> Fri, Mon
+    (date(2026, 11, 27), date(2026, 12, 1)), (date(2026, 11, 28), date(2026, 12, 1))])
+def test_the_window_is_today_and_the_next_two_school_days(today, last):
+    session = make_session()
+    assert MonitorSource("https://mese.webuntis.com/", SCHOOL, FULL, TZ,
+                         session).last_day(today) == last
+    session.close()
+
+
+def test_a_school_day_without_changes_is_still_a_school_day(clock, session):
+    """A list of changes holds no period on a quiet day: the days the list exists for are the
+    school days all the same (polling, the day boards show, the screens' hours)."""
+    fake = fake_monitor(clock)
+    try:
+        engine = make_engine(fake, session)
+        assert engine.run_cycle(clock()).outcome == "full"
+        snapshot = engine.store.snapshot()
+        assert not snapshot.periods and set(snapshot.notices) == {MONDAY, TUESDAY, WEDNESDAY}
+        nine = datetime.combine(MONDAY, time(9, 0))
+        assert in_school_hours(nine, SCHEDULE.school_hours, snapshot)
+        assert display_day(snapshot, nine, time(17, 0)) == MONDAY
+        assert power_state(PowerPlan(), snapshot, clock(), TZ) == PowerState(
+            True, datetime.combine(MONDAY, LISTED_HOURS[1], tzinfo=TZ), "school day")
+        saturday = MONDAY + timedelta(days=5)
+        clock.set_local(datetime.combine(saturday, time(10, 0)))
+        weekend = make_engine(fake, session)
+        assert weekend.run_cycle(clock()).outcome == "full"
+        snapshot = weekend.store.snapshot()
+        assert saturday not in snapshot.notices  # asked for, but not a school day
+        assert display_day(snapshot, clock().astimezone(TZ).replace(tzinfo=None),
+                           time(17, 0)) == saturday + timedelta(days=2)
+        assert power_state(PowerPlan(), snapshot, clock(), TZ) == PowerState(
+            False, datetime.combine(saturday + timedelta(days=2), LISTED_HOURS[0], tzinfo=TZ),
+            "no lessons today")
+    finally:
+        fake.stop()
