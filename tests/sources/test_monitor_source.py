@@ -15,7 +15,7 @@ from signage.config import ConfigError
 from signage.demo.server import Fault
 from signage.domain.calendar import display_day, in_school_hours
 from signage.domain.power import LISTED_HOURS, PowerPlan, PowerState, power_state
-from signage.domain.rows import change_rows
+from signage.domain.rows import change_rows, supervision_rows
 from signage.sources.base import SourceSetupError
 from signage.sources.http import make_session
 from signage.sources.monitor import MonitorSource
@@ -449,3 +449,55 @@ def test_a_school_day_without_changes_is_still_a_school_day(clock, session):
             "no lessons today")
     finally:
         fake.stop()
+
+
+def test_a_moved_lesson_shows_moved_on_both_days_with_the_lists_words(engine, monitor, clock):
+    monitor.move(1011, TUESDAY, *BELLS[0])
+    engine.run_cycle(clock())
+    [away] = rows_of(engine)
+    [back] = [r for r in rows_of(engine, TUESDAY) if r[3] == ("5a",)]
+    assert (away[:3], away[9], away[10]) == (("08:50", "09:35", "2"), ("cancelled", "moved"),
+                                             "Verlegung nach 24.11. / 08:00")
+    assert (back[:3], back[9], back[10]) == (("08:00", "08:45", "1"), ("additional", "moved"),
+                                             "Verlegung von 23.11. / 08:50")
+    # The list names the other slot in words only: no link from one side to the other.
+    assert all(r.other_side is None for r in change_rows(engine.store.snapshot(), MONDAY))
+
+
+@pytest.mark.parametrize(("info", "kinds", "supervision"), [
+    ("Klausur", ("exam",), False),
+    ("Pausenaufsicht", (), True),
+    ("Sondereinsatz", ("additional",), False),
+    ("Betreuung", ("changed",), False),
+])
+def test_the_type_word_names_exams_supervisions_and_extra_lessons(engine, monitor, clock, info,
+                                                                  kinds, supervision):
+    monitor.add_raw_row(MONDAY, {"hour": "6", "time": "12:40-13:25", "classes": "5a",
+                                 "subject": "M", "room": "R101", "teacher": "MÜL", "info": info,
+                                 "text": ""}, group="5a")
+    engine.run_cycle(clock())
+    snapshot = engine.store.snapshot()
+    assert [r.kinds for r in change_rows(snapshot, MONDAY)] == ([kinds] if kinds else [])
+    assert bool(supervision_rows(snapshot, MONDAY)) is supervision
+
+
+def test_a_school_morning_costs_one_request_per_quiet_cycle(monitor, session, clock):
+    """07:00-11:00 at the default 2-minute poll, a planner's change every 20 minutes: the
+    requests each kind of cycle cost, counted at the fake (the figures of the issue's note)."""
+    monitor.formats[FULL]["showTicker"] = True
+    engine = make_engine(monitor, session)
+    costs: dict[str, list[int]] = {"full": [], "quiet": [], "after a change": []}
+    lessons = [1011, 1012, 1021, 1022, 1031, 1032]
+    for n in range(120):
+        changed = n > 0 and n % 10 == 0
+        if changed:
+            monitor.substitute(lessons[n // 10 % len(lessons)], teacher=1 + n % 3)
+        clock.advance(seconds=1)
+        before = len(monitor.requests)
+        outcome = engine.run_cycle(clock(), force=True).outcome
+        kind = "full" if outcome == "full" else "after a change" if changed else "quiet"
+        costs[kind].append(len(monitor.requests) - before)
+        clock.advance(seconds=119)
+    assert costs["full"] == [5]  # the format, three days, the ticker
+    assert costs["quiet"] == [1] * 108  # the first day's lastUpdate
+    assert costs["after a change"] == [4] * 11  # three days and the ticker
