@@ -49,6 +49,7 @@ class Recorded:
     request_bytes: int = 0  # the request's body
     response_bytes: int = 0  # the answer's body as sent (gzipped when asked; 0 for HEAD)
     answer_s: float = 0.0  # from arrival until the body was ready to send (the server's work)
+    query_string: str = ""  # as sent (a space as %20 or +)
 
 
 class Served:
@@ -119,8 +120,10 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Serves a fake's `answer(method, path, query, headers, form)`: applies its queued faults,
-    records the request, sends JSON (gzipped when asked)."""
+    """Serves a fake's `answer(method, path, query, headers, body)`: applies its queued faults,
+    records the request, sends JSON (gzipped when asked). A fake changes how the request body is
+    read (`read_body`, a form by default), what an injected error answers (`fault_body`) and the
+    type of a body that is bytes (`bytes_type`)."""
 
     fake: Any  # the fake this handler serves (set by `Served._serve`)
     protocol_version = "HTTP/1.1"
@@ -143,19 +146,19 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         length = int(self.headers.get("Content-Length") or 0)
-        form = parse_qs(self.rfile.read(length).decode()) if length else {}
+        sent = self.read_body(self.rfile.read(length) if length else b"")
         headers = {k.lower(): v for k, v in self.headers.items()}
         with fake.lock:
-            status, extra, body, endpoint = fake.answer(method, url.path, query, headers, form)
+            status, extra, body, endpoint = fake.answer(method, url.path, query, headers, sent)
             fault = fake.take_fault(endpoint)
         truncate = False
         if fault is not None:
             time.sleep(fault.delay_s)
             status, extra, truncate = fault.status, fault.headers, fault.truncate
-            if status >= 400:
-                body = fault.body or error_body("FAULT", f"injected HTTP {status}")
-            elif fault.body is not None:
+            if fault.body is not None:
                 body = fault.body
+            elif status >= 400:
+                body = self.fault_body(status)
         scheme, _, token = headers.get("authorization", "").partition(" ")
         bearer = token if scheme == "Bearer" else None
         encoded = self._encode(body, truncate)
@@ -163,24 +166,38 @@ class Handler(BaseHTTPRequestHandler):
             gzip_asked = "gzip" in headers.get("accept-encoding", "")
             fake.requests.append(Recorded(method, endpoint, query, bearer, status, arrived,
                                           gzip_asked, length, _sent_bytes(method, encoded),
-                                          time.monotonic() - arrived))
+                                          time.monotonic() - arrived, url.query))
         self._send(status, extra, encoded, truncate)
+
+    def read_body(self, raw: bytes) -> Any:
+        """Return the request body as the fake's `answer` takes it: a form."""
+        return parse_qs(raw.decode()) if raw else {}
+
+    def fault_body(self, status: int) -> Any:
+        """Return the body of an injected error without a body of its own: a v3 error."""
+        return error_body("FAULT", f"injected HTTP {status}")
+
+    def bytes_type(self, body: bytes) -> str:
+        """Return the Content-Type of a body given as bytes."""
+        return "application/json"
 
     def _encode(self, body: Any, truncate: bool) -> _Encoded:
         """Return the body as it goes on the wire (encoded before sending, to count it)."""
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        kind = self.bytes_type(body) if isinstance(body, bytes) else "application/json"
         gzipped = "gzip" in (self.headers.get("Accept-Encoding") or "") or truncate
         if gzipped:
             data = gzip.compress(data)
             if truncate:
                 data = data[: len(data) // 2]
-        return _Encoded(data, gzipped)
+        return _Encoded(data, gzipped, kind)
 
     def _send(self, status: int, extra: dict, body: Any, truncate: bool) -> None:
         encoded = body if isinstance(body, _Encoded) else self._encode(body, truncate)
         data = encoded.data
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        if not any(name.lower() == "content-type" for name in extra):
+            self.send_header("Content-Type", encoded.content_type)
         if encoded.gzipped:
             self.send_header("Content-Encoding", "gzip")
         for name, value in extra.items():
@@ -194,6 +211,7 @@ class Handler(BaseHTTPRequestHandler):
 class _Encoded:
     data: bytes
     gzipped: bool
+    content_type: str = "application/json"
 
 
 def _sent_bytes(method: str, encoded: _Encoded) -> int:

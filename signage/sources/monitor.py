@@ -200,7 +200,9 @@ class MonitorSource:
 
     def _reader(self, answers: list[DayAnswer]) -> RowReader:
         """Return a reader for the columns in force (see the docstring)."""
-        counts = {len(r.get("data") or ()) for a in answers for r in a.rows}
+        # A row whose data is no list is named by the reader; it decides no layout here.
+        counts = {len(r["data"]) for a in answers for r in a.rows
+                  if isinstance(r.get("data"), list)}
         for fresh in (False, True):
             if fresh:
                 self._format = None

@@ -55,9 +55,8 @@ ELEMENTS = {"classes": "classes", "subject": "subjects", "room": "rooms", "teach
 NEW_MARK = "substMonitorSubstElem"
 CANCEL_MARK = "cancelStyle"
 NONE = "---"
-GROUP_BY_CLASS, GROUP_BY_TEACHER = 1, 2
+GROUP_BY_CLASS = 1  # `group` holds the class (2: the teacher)
 CLASS_TYPE, TEACHER_TYPE = 1, 2  # element types of absentElements / affectedElements
-LAST_UPDATE_FORMAT = "%d.%m.%Y %H:%M:%S"
 # The type words schools use (lower case, entities decoded); a school may rename them, so they
 # only add to what the cells' markers say. Plain ones say nothing a board does not already show.
 CANCEL_WORDS = ("entfall", "ausfall", "fällt aus", "entfällt", "cancel", "freisetzung")
@@ -211,25 +210,16 @@ class DayAnswer:
                    notice=_notice(payload, what), messages=_messages(payload, what))
 
 
-def last_update_at(text: str) -> datetime | None:
-    """Return `lastUpdate` ("dd.MM.yyyy HH:mm:ss", school-local) as a naive datetime."""
-    try:
-        return datetime.strptime(text, LAST_UPDATE_FORMAT)
-    except ValueError:
-        return None
-
-
 def _day(value: Any, key: str, what: str) -> date | None:
+    """Return a YYYYMMDD day, given as a number or as its 8 digits (None stays None)."""
     if value is None:
         return None
     text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
     try:
-        return datetime.strptime(text, "%Y%m%d").date() if len(text) == 8 else _bad(key, what)
+        if len(text) == 8:
+            return datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
-        return _bad(key, what)
-
-
-def _bad(key: str, what: str) -> Any:
+        pass
     raise SourceError(f"{what}: {key} is not a date YYYYMMDD")
 
 

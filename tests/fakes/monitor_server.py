@@ -48,14 +48,12 @@ import copy
 import html
 import json
 import threading
-import time as time_module
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from html.entities import codepoint2name
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from signage.demo.served import MAX_RECORDED, Fault, Handler, Recorded, Served
@@ -178,7 +176,6 @@ class FakeMonitor(Served):
         self.lessons: dict[Hashable, _Lesson] = {}
         self.raw_rows: list[tuple[date, dict[str, Any]]] = []
         self.bodies: list[tuple[str, dict]] = []
-        self.raw_queries: list[str] = []  # each request's query string as sent (%20 or +)
         self.requests: deque[Recorded] = deque(maxlen=MAX_RECORDED)
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
@@ -533,53 +530,22 @@ class FakeMonitor(Served):
 
 
 class _MonitorHandler(Handler):
-    """Reads the raw JSON body; sends an HTML body as text/html."""
+    """Hands the fake the raw JSON body; an HTML body goes out as text/html, an injected error
+    without a body as a servlet's error page."""
 
     fake: FakeMonitor  # type: ignore[assignment]
 
-    def _serve(self, method: str) -> None:
-        arrived = time_module.monotonic()
-        fake = self.fake
-        url = urlsplit(self.path)
-        query = parse_qs(url.query)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        with fake.lock:
-            status, extra, body, endpoint = fake.answer(method, url.path, query, headers, raw)
-            fault = fake.take_fault(endpoint)
-        truncate = False
-        if fault is not None:
-            time_module.sleep(fault.delay_s)
-            status, extra, truncate = fault.status, fault.headers, fault.truncate
-            if fault.body is not None:
-                body = fault.body
-            elif status >= 400:
-                body = _page(status, "Error")
-        if isinstance(body, bytes) and body.lstrip()[:1] == b"<" \
-                and not any(name.lower() == "content-type" for name in extra):
-            extra = {"Content-Type": "text/html;charset=UTF-8", **extra}
-        encoded = self._encode(body, truncate)
-        with fake.lock:
-            fake.raw_queries.append(url.query)
-            fake.requests.append(Recorded(method, endpoint, query, None, status, arrived,
-                                          "gzip" in headers.get("accept-encoding", ""),
-                                          len(raw), len(encoded.data),
-                                          time_module.monotonic() - arrived))
-        self._send(status, extra, encoded, truncate)
+    def read_body(self, raw: bytes) -> bytes:
+        """Return the body as sent: the fake decodes the JSON itself."""
+        return raw
 
-    def _send(self, status: int, extra: dict, body: Any, truncate: bool) -> None:
-        """Send an encoded body; JSON unless `extra` names another Content-Type."""
-        self.send_response(status)
-        if "Content-Type" not in extra:
-            self.send_header("Content-Type", "application/json")
-        if body.gzipped:
-            self.send_header("Content-Encoding", "gzip")
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body.data)))
-        self.end_headers()
-        self.wfile.write(body.data)
+    def fault_body(self, status: int) -> bytes:
+        """Return the error page a servlet container shows."""
+        return _page(status, "Error")
+
+    def bytes_type(self, body: bytes) -> str:
+        """Return text/html for a page, JSON otherwise."""
+        return "text/html;charset=UTF-8" if body.lstrip()[:1] == b"<" else "application/json"
 
 
 def _kind(lesson: _Lesson, arriving: bool) -> tuple[str, str] | None:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
+from signage.domain.board import absent_teachers, affected_classes
 from signage.domain.model import ADDED, ADDITIONAL, CANCELLED, CHANGED, REGULAR, REMOVED
 from signage.sources.base import SourceError
 from signage.sources.monitor_parse import (
@@ -198,8 +199,6 @@ def test_legacy_nulls_are_read():
 
 
 def test_the_upstreams_own_absences_join_those_the_rows_tell():
-    from signage.domain.board import absent_teachers, affected_classes
-
     assert absent_teachers([], told=(("KEIL", "1-2"), ("MÜL", ""))) == [("KEIL", "1-2"),
                                                                        ("MÜL", "")]
     assert affected_classes([], told=("7c", "10a", "5a")) == ["5a", "7c", "10a"]

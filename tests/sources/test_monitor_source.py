@@ -18,7 +18,7 @@ from signage.domain.power import LISTED_HOURS, PowerPlan, PowerState, power_stat
 from signage.domain.rows import change_rows, supervision_rows
 from signage.sources.base import SourceSetupError
 from signage.sources.http import make_session
-from signage.sources.monitor import MonitorSource
+from signage.sources.monitor import OVERRIDES, MonitorSource
 from signage.store import MemoryStore
 from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, Clock
@@ -156,11 +156,11 @@ def test_the_format_is_read_then_one_data_request_per_listed_day(engine, monitor
     assert (snapshot.window_start, snapshot.window_end) == (MONDAY, WEDNESDAY)
 
 
-def test_our_request_sends_the_formats_flags_changed_only_where_we_must(engine, monitor, clock):
+def test_our_request_sends_the_formats_flags_changed_only_where_we_must(monitor, session,
+                                                                        clock):
     monitor.add_format("Ohne Lehrer", showTeacher=False, showOnlyFutureSub=True,
                        enableSubstitutionFrom=True, showSubstitutionFrom=1200)
-    engine.source._format_name = "Ohne Lehrer"
-    engine.run_cycle(clock())
+    make_engine(monitor, session, "Ohne Lehrer").run_cycle(clock())
     endpoint, body = monitor.bodies[1]
     assert endpoint == "data"
     stored = monitor.formats["Ohne Lehrer"]
@@ -168,12 +168,8 @@ def test_our_request_sends_the_formats_flags_changed_only_where_we_must(engine, 
     assert (body["showTime"], body["showOnlyFutureSub"], body["enableSubstitutionFrom"],
             body["dateOffset"]) == (True, False, False, 0)
     assert body["schoolName"] == SCHOOL and body["formatName"] == "Ohne Lehrer"
-    assert {k: v for k, v in body.items() if k in stored and k not in (
-        "showTime", "showOnlyFutureSub", "enableSubstitutionFrom", "showHour", "showClass",
-        "showSubject", "showRoom", "showInfo", "showSubstText", "dateOffset")} == {
-        k: v for k, v in stored.items() if k not in (
-            "showTime", "showOnlyFutureSub", "enableSubstitutionFrom", "showHour", "showClass",
-            "showSubject", "showRoom", "showInfo", "showSubstText", "dateOffset")}
+    assert {k: v for k, v in body.items() if k in stored and k not in OVERRIDES} == {
+        k: v for k, v in stored.items() if k not in OVERRIDES}
     assert [r.params["school"] for r in monitor.requests] == [[SCHOOL]] * len(monitor.requests)
 
 
@@ -360,9 +356,12 @@ def test_a_list_that_is_not_public_says_how_to_make_it_public(clock, session, re
     (Fault("data", delay_s=1.5, times=4), "timed out"),
     (Fault("data", status=200, body=b'{"payload": {"date": 20261123}}'), "no list of rows"),
     (Fault("data", status=200, body=b'{"result": 1}'), "neither a payload"),
+    (Fault("data", status=200, body=b'{"payload": {"date": 20261123, "rows": [{"data": 7}]}}'),
+     "data is not a list of texts"),
     (Fault("format", status=200, body=b"[]"), "neither a payload"),
     (Fault("data", status=200, truncate=True), "not valid JSON"),
-], ids=["html", "503", "500", "hang", "no-rows", "no-payload", "format-list", "truncated"])
+], ids=["html", "503", "500", "hang", "no-rows", "no-payload", "data-no-list", "format-list",
+        "truncated"])
 def test_faults_keep_the_last_good_boards(engine, monitor, clock, fault, error):
     stage_changes(monitor)
     assert engine.run_cycle(clock()).outcome == "full"
@@ -397,8 +396,8 @@ def test_an_import_in_progress_means_try_again_later(engine, monitor, clock):
 
 def test_a_school_name_with_a_space_is_percent_encoded(monitor, session):
     MonitorSource(monitor.url, SCHOOL, FULL, TZ, session).fetch_window(MONDAY, MONDAY)
-    assert monitor.raw_queries and all("school=FHG%20Radolfzell" in q
-                                       for q in monitor.raw_queries)
+    assert monitor.requests and all("school=FHG%20Radolfzell" in r.query_string
+                                    for r in monitor.requests)
 
 
 def test_the_urls_setting_takes_https_and_loopback_http_only(tmp_path):
