@@ -1,5 +1,6 @@
 """Privacy: what a public screen may show of a row (no teacher names, no planners' notes, unless
-the school opted in; names inside notes blanked)."""
+the school opted in; names inside notes blanked) and of the upstream's messages (names
+blanked)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from signage.domain.model import ChangeRow
+from signage.domain.model import ChangeRow, Snapshot
 
 SHORT_NAME_CHARS = 5  # names shorter than this are short names ("MÜL"), matched exactly
 
@@ -35,6 +36,25 @@ def for_public(rows: Iterable[ChangeRow], names: Iterable[str] = (), *,
     if show_teachers:
         return [replace(r, text=note(r.text)) for r in rows]
     return [replace(r, teachers=(), original_teachers=(), text=note(r.text)) for r in rows]
+
+
+def teacher_names(snapshot: Snapshot) -> list[str]:
+    """Return every teacher the snapshot names: its teachers and the absent ones of its days."""
+    absent = [name for notice in snapshot.notices.values() for name, _ in notice.absent_teachers]
+    return [*snapshot.names.get("teachers", {}).values(), *absent]
+
+
+def public_messages(messages: Iterable[str], names: Iterable[str]) -> tuple[str, ...]:
+    """Return the upstream's messages of the day as a public screen may show them: any of the
+    teacher `names` ("Frau MÜL fehlt") becomes "…" (the WebUntis monitor's messages are the
+    school's hallway text, which may name teachers)."""
+    patterns = _name_patterns(names)
+    shown = []
+    for text in messages:
+        for pattern in patterns:
+            text = pattern.sub("…", text)
+        shown.append(text)
+    return tuple(shown)
 
 
 def _name_patterns(names: Iterable[str]) -> list[re.Pattern[str]]:

@@ -47,6 +47,11 @@ class PoliteRetry(Retry):
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
+class RedirectError(SourceError):
+    """The upstream answered with a redirect, which is never followed (for an upstream without
+    credentials, often a login page: the address needs a login)."""
+
+
 class UpstreamSession(requests.Session):
     """A requests session whose every request carries the configured timeouts."""
 
@@ -68,7 +73,8 @@ class UpstreamSession(requests.Session):
             response = super().request(method, url, *args, **kwargs)
         except requests.TooManyRedirects as exc:  # max_redirects = 0: nothing was sent onwards
             self.counts[f"{endpoint} {exc.response.status_code}"] += 1
-            raise SourceError(f"{method} {_path(url)}: {describe_redirect(exc.response)}") from None
+            raise RedirectError(f"{method} {_path(url)}: {describe_redirect(exc.response)}") \
+                from None
         except requests.RequestException as exc:
             self.counts[f"{endpoint} error"] += 1
             raise SourceUnavailable(f"{method} {_path(url)}: {_reason(exc)}") from exc

@@ -16,26 +16,37 @@ Requests: we send the format's own flags, changed only where we must [inferred: 
 cannot tell whether the server lays out columns by the request or by the stored format]:
 `showHour`, `showTime` (the boards need times), `showClass`, `showSubject`, `showRoom`,
 `showInfo`, `showSubstText` on, `showOnlyFutureSub` off (the boards keep a day's past changes),
-`enableSubstitutionFrom` off (our `SWITCH_DAY_AT` decides the day), `dateOffset` 0 with the day
-wanted in `date`. `showTeacher` stays as the school set it: we never ask for names a school
-does not publish. The columns in force are those of our request or, when the row's cells do
-not fit that, those of the stored format (a server that ignores the request's flags); when
-neither fits, the format is read again once; still no fit is a `SourceError`.
+`enableSubstitutionFrom` off (our `SWITCH_DAY_AT` decides the day), `showStudentgroup` off (where
+its column stands is not known), `dateOffset` 0 with the day wanted in `date`. `showTeacher`
+and `showAbsentTeacher` stay as the school set them: we never ask for names a school does not
+publish. The columns in force are those of our request or, when the row's cells do not fit
+that, those of the stored format (a server that ignores the request's flags); when neither
+fits, the format is read again once; still no fit is a `SourceError` (a `SourceSetupError`
+naming the column to change when the format lacks times or shows a student group).
 
 Days [verified: the answer's `date`, `nextDate`, `showingNextDate`]: the window is today and
 the next two school days (Mon-Fri; `last_day`). A walk asks the window's first day and follows
-`nextDate` while it lies in the window: the rows' day is always taken from the answer. The days
+`nextDate` while it lies in the window: the rows' day is always taken from the answer. An answer
+that shows its `nextDate` already (a server that switched days early) makes the walk ask that
+day itself next, to learn the day after it. The days
 answered are the school days (`Batch.notices`, one per day: the boards' calendar, as a quiet day
 has no period), except the first day when it is a weekend day without rows [inferred: a
 Saturday's answer is an empty list; a weekday holiday asked for directly cannot be told from a
 quiet school day].
 
 Quiet cycles [verified: `lastUpdate` is one value for the school, whatever day is asked]: a
-cycle asks the window's first day; an unchanged `lastUpdate` ends it there (one request, nothing
-applied). When it moved, the other days are asked too and the answer is complete: a row that
-disappeared is a change withdrawn (the lesson as planned), so its period goes. The format is
-read at every full load (first cycle, nightly reload) and when the columns stop fitting; the
-ticker endpoint only when the format shows a ticker, on cycles that read the days.
+cycle asks the window's first day; when its `lastUpdate`, messages and header are those of the
+last answer the engine *applied*, the cycle ends there (one request, nothing applied). An answer
+counts as applied once the engine's cursor (`since`) has moved on from the cycle that produced
+it: a cycle the engine refused (an empty window refused once, a store away) leaves the cursor
+where it was, so the next cycle reads every day again instead of trusting a stamp nobody kept.
+Otherwise the other days are asked too and the answer is complete: a row that disappeared is a
+change withdrawn (the lesson as planned), so its period goes. At least every `SAFETY_READ`
+(by the engine's cursor) a cycle reads the format and every day anyway: a change made in the
+second of our last read (`lastUpdate` has whole seconds), a ticker line, or a format whose
+columns a school changed (no more teacher names asked for once it hid them). The format is
+also read at every full load (first cycle, nightly reload) and when the columns stop fitting;
+the ticker endpoint only when the format shows a ticker, on cycles that read the days.
 
 Rows are changes only; see `signage.sources.monitor_parse` for cells, kinds and identity.
 Messages of the day (`messageData`, the first day's) and the ticker's lines become the boards'
@@ -44,8 +55,10 @@ ticker; absent teachers and classes and affected classes (`absentElements`,
 public boards strip teachers and notes (`signage.domain.privacy`).
 
 Faults: an error object for an unknown school or format, a list that is not public (an error
-object or HTTP 401/403) are `SourceSetupError`s whose message says what to change; an HTML page
-where JSON was expected, a broken payload: `SourceError`; timeouts, 429 and 5xx:
+object, HTTP 401/403, a redirect or a login page) and a layout we cannot read (no times, a
+student group column) are `SourceSetupError`s whose message says what to change; another HTML
+page where JSON was expected, a broken payload: `SourceError`; a row we cannot place (a time
+such as "ganztägig") is skipped with a warning; timeouts, 429 and 5xx:
 `SourceUnavailable`; `importInProgress`: `SourceBusy` (asked again at the next poll). Every one
 keeps the last good boards. Not known, hence not relied on: error codes and messages, how
 `dateOffset` counts, `cssClasses[0]`, the look of an additional lesson.
@@ -54,14 +67,17 @@ keeps the last good boards. Not known, hence not relied on: error codes and mess
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
 
+from signage.domain.model import DayNotice
 from signage.sources.base import (
     Batch,
     Changes,
@@ -69,7 +85,7 @@ from signage.sources.base import (
     SourceError,
     SourceSetupError,
 )
-from signage.sources.http import json_of, raise_for_status
+from signage.sources.http import RedirectError, json_of, raise_for_status
 from signage.sources.monitor_parse import (
     GROUP_BY_CLASS,
     DayAnswer,
@@ -86,13 +102,35 @@ BASE = "/WebUntis/monitor"
 DATA, FORMAT, TICKER = "/substitution/data", "/substitution/format", "/ticker/data"
 OVERRIDES = {"showHour": True, "showTime": True, "showClass": True, "showSubject": True,
              "showRoom": True, "showInfo": True, "showSubstText": True,
-             "showOnlyFutureSub": False, "enableSubstitutionFrom": False, "dateOffset": 0}
+             "showOnlyFutureSub": False, "enableSubstitutionFrom": False,
+             "showStudentgroup": False, "dateOffset": 0}
 SCHOOL_DAYS_AHEAD = 2  # the window: today and the next two school days (boards show 1 or 2)
 MAX_DAYS = 6  # a walk along nextDate asks at most this many days (a guard against loops)
+SAFETY_READ = timedelta(minutes=30)  # every day and the format read at least this often
 PUBLIC_HINT = ('in WebUntis an administrator opens the list under "Monitoransicht → '
                'Vertretungen" and ticks "Öffentlich" (public)')
 NOT_PUBLIC_WORDS = ("public", "öffentlich", "right", "recht", "permission", "berechtigung",
                     "allowed", "erlaubt", "access", "zugriff", "denied", "authent", "login")
+SCHOOL_WORDS = ("school", "schule")
+# What gives a page away as WebUntis' login (a maintenance page may still link to it).
+LOGIN_PAGE = re.compile(rb"type=[\"']?password|j_spring_security|<title>[^<]*(login|anmeld)",
+                        re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    """What tells a quiet cycle: the window and its first day's lastUpdate, messages and
+    header (a message or an absence need not move lastUpdate)."""
+
+    window: tuple[date, date]
+    last_update: str
+    messages: tuple[str, ...]
+    notice: DayNotice
+
+    @classmethod
+    def of(cls, first: DayAnswer, start: date, end: date) -> _Stamp:
+        """Return the stamp of a window's first answer."""
+        return cls((start, end), first.last_update, first.messages, first.notice)
 
 
 class MonitorSource:
@@ -102,20 +140,23 @@ class MonitorSource:
     changes_only = True  # the upstream lists changes, never the regular plan (for the check)
 
     def __init__(self, base_url: str, school: str, format_name: str, tz: ZoneInfo,
-                 session: requests.Session,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 session: requests.Session) -> None:
         self._base = base_url.rstrip("/") + BASE
         self._school = school
         self._format_name = format_name
         self._tz = tz
         self._session = session
-        self._clock = clock
         self._format: dict[str, Any] | None = None
-        self._last_update: str | None = None  # of the last answers applied
-        self._asked: tuple[date, date] | None = None  # the window they covered
+        # The stamp of the last answer handed to the engine, with the cursor it was asked under
+        # (None: a full load); it counts as applied once the engine's cursor has moved on.
+        self._pending: tuple[_Stamp, datetime | None] | None = None
+        self._applied: _Stamp | None = None
+        self._applied_at: datetime | None = None  # the cursor that confirmed it
         self._ticker_lines: tuple[str, ...] = ()  # kept when the ticker cannot be read
         self.seen: list[tuple[date, int]] = []  # the last walk: (day, rows), for the check
         self.layout: tuple[str, ...] = ()  # the columns in force at the last answer
+        self.last_update = ""  # of the last answer read, for the check
+        self.people: set[str] = set()  # teacher names met outside the rows (the check's sample)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], tz: ZoneInfo,
@@ -137,17 +178,23 @@ class MonitorSource:
         """Read the format afresh and every listed day from `start` to `end`."""
         self._format = None
         first = self._ask(start)
-        return self._batch(self._walk(first, end), start, end)
+        batch = self._batch(self._walk(first, end), start, end)
+        self._pending = (_Stamp.of(first, start, end), None)
+        return batch
 
     def fetch_changes(self, start: date, end: date, since: datetime) -> Changes:
-        """Ask the first day; when `lastUpdate` moved, every day (a complete answer)."""
+        """Ask the first day; unless it is as last applied, every day (a complete answer)."""
+        self._confirm(since)
+        due = self._applied_at is not None and since - self._applied_at >= SAFETY_READ
+        if due:  # the safety read: the format too
+            self._format = None
         first = self._ask(start)
-        if (first.last_update and first.last_update == self._last_update
-                and self._asked == (start, end)):
+        if not due and self._applied == _Stamp.of(first, start, end):
             log.info("monitor: lastUpdate %s unchanged: nothing to apply", first.last_update)
             return Changes(Batch(periods=()), frozenset())
-        return Changes(self._batch(self._walk(first, end), start, end), frozenset(),
-                       complete=True)
+        batch = self._batch(self._walk(first, end), start, end)
+        self._pending = (_Stamp.of(first, start, end), since)
+        return Changes(batch, frozenset(), complete=True)
 
     def describe(self) -> list[str]:
         """Return lines for `signage check`: the format, its columns, rows per day, lastUpdate."""
@@ -157,18 +204,24 @@ class MonitorSource:
         return [f"monitor format: {self._format_name!r} found, public ({title})",
                 f"monitor columns: {', '.join(self.layout) or 'none seen (no rows)'}",
                 f"monitor rows: {days}",
-                f"monitor lastUpdate: {self._last_update or 'not sent'}"]
+                f"monitor lastUpdate: {self.last_update or 'not sent'}"]
 
     def close(self) -> None:
         """Close the HTTP session."""
         self._session.close()
 
     # --- internals ------------------------------------------------------------------------
+    def _confirm(self, since: datetime) -> None:
+        """Take the last answer as applied when the engine's cursor moved on since it."""
+        if self._pending is not None and self._pending[1] != since:
+            self._applied, self._applied_at = self._pending[0], since
+        self._pending = None
+
     def _walk(self, first: DayAnswer, end: date) -> list[DayAnswer]:
         answers = [first]
         while len(answers) < MAX_DAYS:
             following = answers[-1].next_day
-            if following is None or following > end or any(a.day == following
+            if following is None or following > end or any(a.asked == following
                                                             for a in answers):
                 break
             answers.append(self._ask(following))
@@ -182,16 +235,19 @@ class MonitorSource:
         reader = self._reader(answers)
         for answer in answers:
             reader.add(answer, f"POST {DATA} {answer.day}")
+        for skipped in reader.skipped:
+            log.warning("monitor: %s", skipped)
         periods = [p for p in reader.periods.values() if start <= p.day <= end]
-        self._last_update = answers[0].last_update
-        self._asked = (start, end)
-        self.seen = [(a.day, len(a.rows)) for a in answers if a.day is not None]
+        self.last_update = answers[0].last_update
+        self.seen = [(a.day, len(a.rows)) for a in {a.day: a for a in answers}.values()
+                     if a.day is not None]
+        self.people = reader.people | {name for a in answers for name in a.teachers}
         # The days the list exists for are school days (the boards' calendar: screens on, the
         # day shown); the first day is one too when it was not just asked for (a Saturday's
         # answer is an empty list, with nextDate Monday): a weekday or a day with rows.
         notices = {a.day: a.notice for n, a in enumerate(answers) if a.day is not None
                    and (n > 0 or a.rows or a.day.weekday() < 5 or a.day != start)}
-        ticker = self._ticker()
+        ticker = self._ticker(start)
         if ticker is not None:
             self._ticker_lines = ticker
         messages = answers[0].messages + self._ticker_lines
@@ -203,23 +259,40 @@ class MonitorSource:
         # A row whose data is no list is named by the reader; it decides no layout here.
         counts = {len(r["data"]) for a in answers for r in a.rows
                   if isinstance(r.get("data"), list)}
+        timeless = False  # rows fit only a layout without times
         for fresh in (False, True):
             if fresh:
                 self._format = None
             stored = self._stored()
             for flags in ({**stored, **OVERRIDES}, stored):
                 columns = columns_of(flags)
-                if not counts or counts == {len(columns)}:
-                    self.layout = columns
-                    if flags is stored and stored != {**stored, **OVERRIDES}:
-                        log.warning(
-                            "monitor: WebUntis lays out the list by its stored format, not by "
-                            "our request: past changes of today may drop off (showOnlyFutureSub)"
-                            " and the list may switch days early (enableSubstitutionFrom)")
-                    return RowReader(columns, stored.get("groupBy", GROUP_BY_CLASS))
+                if counts and counts != {len(columns)}:
+                    continue
+                if counts and "time" not in columns:
+                    timeless = True
+                    continue
+                self.layout = columns
+                if flags is stored and stored != {**stored, **OVERRIDES}:
+                    log.warning(
+                        "monitor: WebUntis lays out the list by its stored format, not by "
+                        "our request: past changes of today may drop off (showOnlyFutureSub)"
+                        " and the list may switch days early (enableSubstitutionFrom)")
+                return RowReader(columns, stored.get("groupBy", GROUP_BY_CLASS))
+        name = self._format_name
+        if timeless:
+            raise SourceSetupError(
+                f"POST {DATA}: the list {name!r} shows no times, and this WebUntis server lays "
+                "the list out by the format alone: an administrator ticks the time column "
+                "(showTime) in the format")
+        if stored.get("showStudentgroup") is True:
+            raise SourceSetupError(
+                f"POST {DATA}: the list {name!r} shows a student group column, whose place in "
+                "a row is not known, and this WebUntis server lays the list out by the format "
+                "alone: an administrator turns the student group column (showStudentgroup) "
+                "off in the format")
         raise SourceError(
             f"POST {DATA}: rows with {sorted(counts)} cells fit neither the columns we asked "
-            f"for nor the format's ({', '.join(columns_of(self._stored()))})")
+            f"for nor the format's ({', '.join(columns_of(stored))})")
 
     def _stored(self) -> dict[str, Any]:
         if self._format is None:
@@ -234,12 +307,11 @@ class MonitorSource:
                              "again at the next poll")
         return answer
 
-    def _ticker(self) -> tuple[str, ...] | None:
+    def _ticker(self, today: date) -> tuple[str, ...] | None:
         """Return the ticker's lines when the format shows a ticker; None when it failed
         (the boards keep their lines)."""
         if self._stored().get("showTicker") is not True:
             return ()
-        today = self._clock().astimezone(self._tz).date()
         try:
             payload = self._post(TICKER, {"date": int(today.strftime("%Y%m%d")),
                                           "numberOfDays": 1})
@@ -259,7 +331,12 @@ class MonitorSource:
         sent = {**body, "schoolName": self._school, "formatName": self._format_name}
         # %20 for a space, as the monitor's own page sends it (requests' params would send +).
         url = f"{self._base}{path}?school={quote(self._school, safe='')}"
-        response = self._session.post(url, json=sent, allow_redirects=False)
+        try:
+            response = self._session.post(url, json=sent, allow_redirects=False)
+        except RedirectError as exc:  # the monitor sends a visitor it does not admit to a login
+            raise SourceSetupError(
+                f"{exc}: WebUntis sends us to its login, so the substitution list "
+                f"{self._format_name!r} is not public: {PUBLIC_HINT}") from None
         status = response.status_code
         if status in (401, 403):
             raise SourceSetupError(
@@ -269,9 +346,14 @@ class MonitorSource:
             raise SourceSetupError(f"{what}: HTTP 404: no WebUntis monitor at this address: "
                                    "check SIGNAGE_MONITOR_URL (the school's WebUntis server)")
         raise_for_status(response, what)
-        if response.content.lstrip()[:1] == b"<":
+        page = response.content.lstrip()
+        if page[:1] == b"<":
+            if LOGIN_PAGE.search(page):
+                raise SourceSetupError(
+                    f"{what}: WebUntis answered its login page where JSON was expected: the "
+                    f"substitution list {self._format_name!r} is not public: {PUBLIC_HINT}")
             raise SourceError(f"{what}: WebUntis answered an HTML page where JSON was expected "
-                              "(a login or maintenance page?)")
+                              "(a maintenance page?)")
         try:
             return unwrap(json_of(response, what), what)
         except MonitorRefusal as exc:
@@ -281,19 +363,23 @@ class MonitorSource:
         """Return the error that says what to change for a refusal."""
         said = exc.upstream_message.lower()
         school, name = self._school, self._format_name
-        if exc.code == -8500 or "school" in said:
-            return SourceSetupError(
-                f"{exc}: WebUntis does not know the school {school!r}: check "
-                "SIGNAGE_MONITOR_SCHOOL (the school's login name, as in ?school=… of its "
-                "WebUntis address)")
+        unknown_school = SourceSetupError(
+            f"{exc}: WebUntis does not know the school {school!r}: check "
+            "SIGNAGE_MONITOR_SCHOOL (the school's login name, as in ?school=… of its "
+            "WebUntis address)")
+        if exc.code == -8500:  # JSON-RPC's "invalid schoolname"
+            return unknown_school
         if any(word in said for word in NOT_PUBLIC_WORDS):
             return SourceSetupError(
                 f"{exc}: the substitution list {name!r} is not public: {PUBLIC_HINT}")
-        if "format" in said or "not found" in said or "unknown" in said:
+        if "format" in said or (not any(w in said for w in SCHOOL_WORDS)
+                                and ("not found" in said or "unknown" in said)):
             return SourceSetupError(
                 f"{exc}: the school has no list named {name!r}: check "
                 "SIGNAGE_MONITOR_FORMAT (the name as the list's address shows it, "
                 "…&format=<name>)")
+        if any(word in said for word in SCHOOL_WORDS):
+            return unknown_school
         return SourceSetupError(
             f"{exc}: check SIGNAGE_MONITOR_SCHOOL and SIGNAGE_MONITOR_FORMAT; if both are "
             f"right, the list may not be public: {PUBLIC_HINT}")

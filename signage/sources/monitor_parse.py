@@ -11,10 +11,14 @@ See `signage.sources.monitor` for the protocol and what is confirmed or assumed.
   `<span class="substMonitorSubstElem">NEW</span> (OLD)`, `---` means none, a cell may list
   several entries joined by ", ". Tags are stripped and entities decoded. A row is cancelled
   when a `cellClasses` entry of an element column (classes, subject, room, teacher) holds
-  `cancelStyle` or its `cssClasses` name `cancelled`; additional when its elements are all new
-  (marked, with no original) or its type word says so; otherwise a change with the originals
-  REMOVED and the new ones ADDED. The type word (the info column) makes a row an exam, a break
-  supervision or a moved lesson; a plain type word ("Vertretung") is not shown as a note.
+  `cancelStyle` or its `cssClasses` name `cancelled`; additional when its type word says so, or
+  when its elements are all new (marked, with no original) and no substitution word says
+  otherwise (a format with `showAbsentTeacher` off shows a substitute alone); otherwise a change
+  with the originals REMOVED and the new ones ADDED. The type word (the info column) makes a row
+  an exam, a break supervision (by name, "Pausenaufsicht", or "Aufsicht" on a row of no class:
+  a "Klausuraufsicht" stays on its class's board) or a moved lesson (not a room's move:
+  "Raumverlegung" is a room change); a plain type word ("Vertretung") is not shown as a note.
+  A row whose time is no span ("ganztägig") is skipped and named in `skipped`.
 
 Identity (rows have no ids): a period id is a stable hash of the row's day, times, hour and
 cells (classes from the class column, else from the row's group); the same lesson listed under
@@ -55,15 +59,22 @@ ELEMENTS = {"classes": "classes", "subject": "subjects", "room": "rooms", "teach
 NEW_MARK = "substMonitorSubstElem"
 CANCEL_MARK = "cancelStyle"
 NONE = "---"
-GROUP_BY_CLASS = 1  # `group` holds the class (2: the teacher)
+GROUP_BY_CLASS, GROUP_BY_TEACHER = 1, 2  # what `group` holds
 CLASS_TYPE, TEACHER_TYPE = 1, 2  # element types of absentElements / affectedElements
 # The type words schools use (lower case, entities decoded); a school may rename them, so they
 # only add to what the cells' markers say. Plain ones say nothing a board does not already show.
 CANCEL_WORDS = ("entfall", "ausfall", "fällt aus", "entfällt", "cancel", "freisetzung")
 ADDITIONAL_WORDS = ("zusatz", "sondereinsatz", "additional", "extra")
 EXAM_WORDS = ("klausur", "prüfung", "exam")
-SUPERVISION_WORDS = ("pausenaufsicht", "aufsicht", "supervision")
-MOVED_WORDS = ("verlegung", "verlegt", "verschoben", "moved", "tausch")
+# A break supervision by name; "Aufsicht" alone ("Klausuraufsicht") only on a row of no class.
+BREAK_WORDS = ("pausenaufsicht", "hofaufsicht", "gangaufsicht", "break supervision")
+SUPERVISION_WORDS = ("aufsicht", "supervision")
+# A teacher cell "NEW" with no original under these words is a substitution whose absent teacher
+# the format hides (showAbsentTeacher off), not an extra lesson.
+SUBSTITUTION_WORDS = ("vertretung", "substitution", "statt")
+# Moved, but not a room's move ("Raumverlegung", "Raumtausch": a room change).
+_MOVED = re.compile(r"(?<!raum)(?<!raum-)(?<!raum )(?:verlegung|verlegt|verschoben|tausch)"
+                    r"|(?<!room )moved")
 PLAIN_WORDS = frozenset({"vertretung", "entfall", "ausfall", "raumänderung", "raumvertretung",
                          "zusatzunterricht", "sondereinsatz", "betreuung", "mitbetreuung",
                          "klausur", "prüfung", "pausenaufsicht", "aufsicht", "statt-vertretung",
@@ -185,12 +196,14 @@ class DayAnswer:
     """One `/substitution/data` answer."""
 
     day: date | None  # the rows' day; None: the monitor named none (no list for it)
+    asked: date | None  # the day the answer is for (its `date`), the rows' day unless switched
     next_day: date | None
     last_update: str
     importing: bool
     rows: tuple[Mapping[str, Any], ...]
     notice: DayNotice
     messages: tuple[str, ...]
+    teachers: tuple[str, ...] = ()  # named in the header (affectedElements of type 2)
 
     @classmethod
     def of(cls, payload: Mapping[str, Any], what: str) -> DayAnswer:
@@ -205,9 +218,10 @@ class DayAnswer:
         last_update = payload.get("lastUpdate")
         if last_update is not None and not isinstance(last_update, str):
             raise SourceError(f"{what}: lastUpdate is not text")
-        return cls(day=day, next_day=following, last_update=last_update or "",
+        return cls(day=day, asked=asked, next_day=following, last_update=last_update or "",
                    importing=payload.get("importInProgress") is True, rows=tuple(rows),
-                   notice=_notice(payload, what), messages=_messages(payload, what))
+                   notice=_notice(payload, what), messages=_messages(payload, what),
+                   teachers=_affected(payload, str(TEACHER_TYPE), what))
 
 
 def _day(value: Any, key: str, what: str) -> date | None:
@@ -235,16 +249,20 @@ def _notice(payload: Mapping[str, Any], what: str) -> DayNotice:
         kind, name = element.get("elementType"), plain(str(element.get("elementName") or ""))
         if isinstance(kind, int) and kind in absent and name:
             absent[kind].append((name, _absent_units(element)))
+    return DayNotice(absent_teachers=tuple(absent[TEACHER_TYPE]),
+                     absent_classes=tuple(absent[CLASS_TYPE]),
+                     affected_classes=_affected(payload, str(CLASS_TYPE), what))
+
+
+def _affected(payload: Mapping[str, Any], kind: str, what: str) -> tuple[str, ...]:
+    """Return the names `affectedElements` lists for an element type ("1" classes)."""
     affected = payload.get("affectedElements") or {}
     if not isinstance(affected, dict):
         raise SourceError(f"{what}: affectedElements is not an object")
-    classes = affected.get(str(CLASS_TYPE)) or []
-    if not isinstance(classes, list):
-        raise SourceError(f"{what}: affectedElements[\"1\"] is not a list")
-    return DayNotice(absent_teachers=tuple(absent[TEACHER_TYPE]),
-                     absent_classes=tuple(absent[CLASS_TYPE]),
-                     affected_classes=tuple(dict.fromkeys(
-                         n for n in (plain(str(c)) for c in classes) if n)))
+    names = affected.get(kind) or []
+    if not isinstance(names, list):
+        raise SourceError(f"{what}: affectedElements[{kind!r}] is not a list")
+    return tuple(dict.fromkeys(n for n in (plain(str(c)) for c in names) if n))
 
 
 def _absent_units(element: Mapping[str, Any]) -> str:
@@ -285,6 +303,8 @@ class RowReader:
     group_by: Any = GROUP_BY_CLASS
     periods: dict[int, Period] = field(default_factory=dict)
     names: dict[str, dict[int, str]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # rows that name no usable time
+    people: set[str] = field(default_factory=set)  # teachers named by `group` (groupBy 2)
 
     def add(self, answer: DayAnswer, what: str) -> None:
         """Read every row of one day's answer."""
@@ -307,13 +327,15 @@ class RowReader:
         cells = dict(zip(self.columns, data, strict=True))
         if "time" not in cells:
             raise SourceError(f"{where}: the list shows no time column")
-        times = _TIME_RANGE.fullmatch(plain(cells["time"]))
-        if times is None:
-            if not plain(cells["time"]):
-                return None  # a row without a time (an all-day event): not a lesson's change
-            raise SourceError(f"{where}: time {plain(cells['time'])!r} is not HH:MM-HH:MM")
-        start = datetime.combine(day, _clock(times[1], times[2], where))
-        end = datetime.combine(day, _clock(times[3], times[4], where))
+        if self.group_by == GROUP_BY_TEACHER and plain(str(row.get("group") or "")):
+            self.people.add(plain(str(row["group"])))
+        span = _span(day, plain(cells["time"]))
+        if span is None:  # an all-day event ("ganztägig"), or no time: no lesson's change
+            if plain(cells["time"]):
+                self.skipped.append(f"{where} skipped: time {plain(cells['time'])!r} is not "
+                                    "HH:MM-HH:MM")
+            return None
+        start, end = span
         hours = _HOURS.fullmatch(plain(cells.get("hour", "")))
         unit = int(hours[1]) if hours else None
         end_unit = int(hours[2]) if hours and hours[2] else None
@@ -324,7 +346,8 @@ class RowReader:
         if "classes" not in cells and self.group_by == GROUP_BY_CLASS:
             group = plain(str(row.get("group") or ""))
             split["classes"] = [Entry(group, None, False)] if group else []
-        additional = not cancelled and (_any_word(words, ADDITIONAL_WORDS) or _all_new(split))
+        additional = not cancelled and (_any_word(words, ADDITIONAL_WORDS) or (
+            _all_new(split) and not _any_word(words, SUBSTITUTION_WORDS)))
         status = CANCELLED if cancelled else ADDITIONAL if additional else CHANGED
         refs = {ELEMENTS[c]: self._refs(ELEMENTS[c], found, status)
                 for c, found in split.items()}
@@ -335,12 +358,13 @@ class RowReader:
         lesson = stable_id(day.isoformat(), planned.get("classes", []),
                            planned.get("subject", []), planned.get("teacher", []),
                            planned.get("room", []), words if words not in PLAIN_WORDS else "")
-        moved = _any_word(words, MOVED_WORDS)
+        moved = _MOVED.search(words) is not None
         return Period(
             id=stable_id(day.isoformat(), start.isoformat(), end.isoformat(), unit, end_unit,
                          status, {c: plain(v) for c, v in cells.items()
                                   if c not in ("hour", "time")}),
-            start=start, end=end, lesson_id=lesson, type=_type(words), status=status,
+            start=start, end=end, lesson_id=lesson, type=_type(words, bool(split.get("classes"))),
+            status=status,
             text=text, related_period=stable_id("moved", lesson, info) if moved else None,
             exam=info if _any_word(words, EXAM_WORDS) else None,
             refs=refs, unit=unit, end_unit=end_unit if end_unit != unit else None)
@@ -399,16 +423,21 @@ def _any_word(text: str, words: Sequence[str]) -> bool:
     return any(word in text for word in words)
 
 
-def _type(words: str) -> str:
-    if _any_word(words, SUPERVISION_WORDS):
+def _type(words: str, has_classes: bool) -> str:
+    if _any_word(words, BREAK_WORDS) or (not has_classes and _any_word(words, SUPERVISION_WORDS)):
         return "BREAK_SUPERVISION"
     if _any_word(words, EXAM_WORDS):
         return "EXAM"
     return "NORMAL_TEACHING_PERIOD"
 
 
-def _clock(hours: str, minutes: str, where: str) -> time:
+def _span(day: date, text: str) -> tuple[datetime, datetime] | None:
+    """Return the start and end of a time cell "HH:MM-HH:MM" on `day`; None for anything else."""
+    times = _TIME_RANGE.fullmatch(text)
+    if times is None:
+        return None
     try:
-        return time(int(hours), int(minutes))
-    except ValueError:
-        raise SourceError(f"{where}: {hours}:{minutes} is no time of day") from None
+        start, end = time(int(times[1]), int(times[2])), time(int(times[3]), int(times[4]))
+    except ValueError:  # "25:00"
+        return None
+    return (datetime.combine(day, start), datetime.combine(day, end)) if start < end else None

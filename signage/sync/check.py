@@ -33,6 +33,7 @@ from urllib3.util.retry import Retry
 from signage.config import ENV_PREFIX, SECRET_KEYS, Settings
 from signage.domain.calendar import display_day
 from signage.domain.model import Snapshot
+from signage.domain.privacy import teacher_names
 from signage.domain.rows import change_rows
 from signage.sources.base import (
     SourceAuthError,
@@ -171,20 +172,19 @@ def run_check(process: SyncProcess, settings: Settings, clock: Callable[[], date
             report.problems.append(_problem(probe.error, full, settings))
     if sample is not None:
         try:
-            written = sample.write(_teachers(engine.store.snapshot()))
+            written = sample.write(_teachers(engine.store.snapshot(), probe.source))
             out(f"sample: {written} answers saved to {sample_dir} (people pseudonymised)")
         except OSError as exc:
             report.problems.append(f"cannot write the sample to {sample_dir}: {exc.strerror}")
     return report.finish()
 
 
-def _teachers(snapshot: Snapshot | None) -> list[str]:
-    """Return every teacher the copy names (the sample hides them wherever they stand: the
-    WebUntis monitor's cells are HTML text, with no key saying "a person")."""
-    if snapshot is None:
-        return []
-    absent = [n for notice in snapshot.notices.values() for n, _ in notice.absent_teachers]
-    return [*snapshot.names.get("teachers", {}).values(), *absent]
+def _teachers(snapshot: Snapshot | None, source: object) -> list[str]:
+    """Return every teacher the copy names, and those the source met outside its rows (the
+    sample hides them wherever they stand: the WebUntis monitor's cells and groups are text,
+    with no key saying "a person")."""
+    met = sorted(getattr(source, "people", ()))
+    return [*teacher_names(snapshot), *met] if snapshot is not None else met
 
 
 def _describe_window(report: _Report, snapshot: Snapshot, changes_only: bool = False) -> None:

@@ -29,7 +29,15 @@ from signage.domain.model import ChangeRow, DayNotice, Snapshot
 from signage.domain.rows import change_rows, day_rows, rows_for, supervision_rows
 from signage.domain.screens import Display, GroupSlot, display_from_json, group_slot
 from signage.views.caching import page
-from signage.views.common import announcements_for, etag, local_now, poll_url, staff, visible
+from signage.views.common import (
+    announcements_for,
+    etag,
+    local_now,
+    poll_url,
+    staff,
+    visible,
+    visible_messages,
+)
 from signage.views.context import runtime
 from signage.views.freshness import freshness
 from signage.views.params import (
@@ -167,8 +175,7 @@ def notices_for(kind: str, name: str | None, display: Display | None,
                 snapshot: Snapshot | None = None) -> list[Announcement]:
     """Return the announcements this board shows now, the upstream's messages as tickers
     after the admin's."""
-    return announcements_for(kind, name, display) + upstream_notices(
-        snapshot.messages if snapshot is not None else ())
+    return announcements_for(kind, name, display) + upstream_notices(visible_messages(snapshot))
 
 
 @dataclass(frozen=True)

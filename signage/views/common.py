@@ -14,7 +14,7 @@ from flask import abort, request
 
 from signage.domain.announcements import Announcement, for_board, from_json
 from signage.domain.model import ChangeRow, Snapshot
-from signage.domain.privacy import for_public
+from signage.domain.privacy import for_public, public_messages, teacher_names
 from signage.domain.screens import Display
 from signage.views.access import profile
 from signage.views.context import runtime
@@ -46,9 +46,20 @@ def visible(rows: Iterable[ChangeRow], snapshot: Snapshot) -> list[ChangeRow]:
     if staff():
         return rows
     settings = runtime().settings
-    return for_public(rows, snapshot.names.get("teachers", {}).values(),
+    return for_public(rows, teacher_names(snapshot),
                       show_teachers=settings.public_teacher_abbreviations,
                       show_notes=settings.public_notes)
+
+
+def visible_messages(snapshot: Snapshot | None) -> tuple[str, ...]:
+    """Return the upstream's messages as this request's profile may see them (public: teacher
+    names blanked, unless the school opted in to showing them)."""
+    if snapshot is None:
+        return ()
+    if staff() or runtime().settings.public_teacher_abbreviations:
+        return snapshot.messages
+    return public_messages(snapshot.messages, teacher_names(snapshot))
+
 
 
 def etag(*parts: object) -> str:

@@ -19,7 +19,7 @@ and hour; `mergeBlocks` joins adjacent units of one lesson with the same change 
 "09:55-11:30"); `showOnlyFutureSub` drops today's rows that ended; `enableSubstitutionFrom`
 shows the next school day from `showSubstitutionFrom` (HHMM) on (`showingNextDate`); `nextDate`
 is the next school day (Mon-Fri not in `holidays`), null beyond today + `horizon_days`;
-`lastUpdate` is one school-wide value, moved by every mutation.
+`lastUpdate` is one school-wide value, moved by every change of the plan.
 
 Assumed here (the reference does not know; tests must not lean on these as facts):
 - an unknown `formatName` (or none) is error -8701 "format not found: <name>"; a date or offset
@@ -30,13 +30,17 @@ Assumed here (the reference does not know; tests must not lean on these as facts
 - free text (set_text) is escaped with named entities, like the info; `group`,
   `affectedElements` and `elementName` carry plain names; a moved lesson's teacher is not absent;
   absences are FROM_TO per run of adjacent units, `startUnit`/`endUnit` of the element null;
-- a text alone lists nothing; `add_raw_row` rows are neither filtered, merged nor counted.
+- a text alone lists nothing; `add_raw_row` rows are neither filtered, merged nor counted;
+- a message of the day or a ticker line is no change of the plan: `lastUpdate` stays;
+- `showAbsentTeacher: false` shows a substitute without the teacher replaced (`NEW`, no
+  original); `showStudentgroup` adds a column after the classes ("5a_M"; its place is unknown).
 Knobs for what is not known: `honour_body_flags` (False: the stored format alone lays out the
 list), `offset_counts` ("school" days skipping weekends and holidays, or "calendar" days),
 `encode_names` (names' non-ASCII letters as named entities, `M&Uuml;L`), `legacy_nulls`
 (`importInProgress` null unless importing, `regularFreeData` [] instead of null), `refusal` of
 a non-public format ("error": -8509 "no right for format: <name>"; "http403": a 403 HTML login
-page), `cancel_teacher` ("plain" `BEC`, or "dashes" `<span class="cancelStyle">---</span> (BEC)`),
+page; "login": that page with HTTP 200; "redirect": a 302 to the school's login),
+`cancel_teacher` ("plain" `BEC`, or "dashes" `<span class="cancelStyle">---</span> (BEC)`),
 `added_original` ("none", or "dashes": `<span …>BEC</span> (---)`).
 Every request is recorded (`requests`, endpoints data/format/ticker/other) with its decoded body
 (`bodies`); `Fault`s per endpoint; an HTML body goes out as text/html.
@@ -68,7 +72,8 @@ BELLS = ((time(8, 0), time(8, 45)), (time(8, 50), time(9, 35)), (time(9, 55), ti
          (time(13, 30), time(14, 15)), (time(14, 20), time(15, 5)))
 WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 COLUMNS = (("hour", "showHour"), ("time", "showTime"), ("classes", "showClass"),
-           ("subject", "showSubject"), ("room", "showRoom"), ("teacher", "showTeacher"),
+           ("studentgroup", "showStudentgroup"), ("subject", "showSubject"),
+           ("room", "showRoom"), ("teacher", "showTeacher"),
            ("info", "showInfo"), ("text", "showSubstText"))
 STRUCK = ("classes", "subject", "room", "teacher")  # a cancelled slot's cancelStyle columns
 CATEGORIES = ("classes", "teachers", "rooms", "subjects")
@@ -92,6 +97,7 @@ FORMAT_DEFAULTS: dict[str, Any] = {  # every key the reference lists, in its ord
     "showUnheraldedExams": False,
 }
 FLAG_KEYS = {*FORMAT_DEFAULTS, "hideCancelCausedByEvent"}  # what a data body may override
+REFUSALS = ("error", "http403", "login", "redirect")  # how a list that is not public is refused
 # A login page of our own making (the real one is not known): what a 403 refusal shows.
 LOGIN_PAGE = (b'<!DOCTYPE html>\n<html><head><title>WebUntis Login</title></head><body>'
               b'<form method="post" action="/WebUntis/j_spring_security_check">'
@@ -156,7 +162,7 @@ class FakeMonitor(Served):
                  cancel_teacher: str = "plain", added_original: str = "none",
                  horizon_days: int = 14) -> None:
         for knob, value, allowed in (("offset_counts", offset_counts, ("school", "calendar")),
-                                     ("refusal", refusal, ("error", "http403")),
+                                     ("refusal", refusal, REFUSALS),
                                      ("cancel_teacher", cancel_teacher, ("plain", "dashes")),
                                      ("added_original", added_original, ("none", "dashes"))):
             if value not in allowed:
@@ -258,10 +264,10 @@ class FakeMonitor(Served):
             self._touch()
 
     def add_message(self, subject: str, body: str) -> None:
-        """Add a message of the day (HTML as given)."""
+        """Add a message of the day (HTML as given); not a change of the plan, so `lastUpdate`
+        stays."""
         with self.lock:
             self.messages.append({"subject": subject, "body": body})
-            self._touch()
 
     def is_school_day(self, day: date) -> bool:
         """Return whether the school teaches on a day (Mon-Fri, not a holiday)."""
@@ -334,8 +340,11 @@ class FakeMonitor(Served):
         if not isinstance(name, str) or name not in self.formats:
             raise _error(FORMAT_UNKNOWN, f"format not found: {name}")
         if not self.public[name]:
-            if self.refusal == "http403":
-                raise RefusedError(403, LOGIN_PAGE)
+            if self.refusal in ("http403", "login"):
+                raise RefusedError(403 if self.refusal == "http403" else 200, LOGIN_PAGE)
+            if self.refusal == "redirect":
+                login = f"{self._origin()}/WebUntis/?school={self.school}#/basic/login"
+                raise RefusedError(302, _page(302, "Found"), {"Location": login})
             raise _error(NO_RIGHT, f"no right for format: {name}")
         stored = self.formats[name]
         if endpoint == "format":
@@ -424,6 +433,9 @@ class FakeMonitor(Served):
         teacher = lesson.teacher if lesson.new_teacher is None else lesson.new_teacher
         room = lesson.room if lesson.new_room is None else lesson.new_room
         cells = {"classes": ", ".join(self._name("classes", c) for c in lesson.classes),
+                 "studentgroup": "_".join(self._name(category, element) for category, element
+                                          in (("classes", lesson.classes[0]),
+                                              ("subjects", lesson.subject))),
                  "subject": self._name("subjects", lesson.subject),
                  "room": self._name("rooms", lesson.room),
                  "teacher": self._name("teachers", lesson.teacher),
@@ -442,7 +454,8 @@ class FakeMonitor(Served):
             if lesson.new_room is not None:
                 cells["room"] = self._changed("rooms", room, lesson.room)
             if lesson.new_teacher is not None:
-                cells["teacher"] = self._changed("teachers", teacher, lesson.teacher,
+                absent = lesson.teacher if flags.get("showAbsentTeacher") else None
+                cells["teacher"] = self._changed("teachers", teacher, absent,
                                                  bool(flags.get("strikethroughAbsentTeacher")))
                 named = [teacher, lesson.teacher]
         day, start, end = lesson.moved_to if arriving and lesson.moved_to else (

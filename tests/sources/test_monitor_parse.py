@@ -146,14 +146,75 @@ def test_without_a_class_column_the_group_names_the_class_and_listings_merge():
     assert [n for n, _ in refs(reader, period)["classes"]] == ["5a", "5b"]
 
 
-@pytest.mark.parametrize(("cells", "message"), [
-    (("2", "08:50-09:35", "5a"), "3 cells where the format shows 8 columns"),
-    (("2", "8.50 Uhr", "5a", "M", "R101", "MÜL", "Vertretung", ""), "is not HH:MM-HH:MM"),
-    (("2", "25:00-26:00", "5a", "M", "R101", "MÜL", "Vertretung", ""), "no time of day"),
+def test_a_row_of_the_wrong_width_is_a_source_error():
+    with pytest.raises(SourceError, match="3 cells where the format shows 8 columns"):
+        read(row("2", "08:50-09:35", "5a"))
+
+
+@pytest.mark.parametrize("time_cell", ["ganzt&auml;gig", "8.50 Uhr", "25:00-26:00",
+                                       "10:40-09:55"])
+def test_a_row_whose_time_is_no_span_is_skipped_and_named_the_others_stay(time_cell):
+    good = ("2", "08:50-09:35", "5a", "M", "R101", NEW.format("SCH") + " (MÜL)", "Vertretung",
+            "")
+    reader = read(row("", time_cell, "5a", "", "Aula", "", "Veranstaltung", "Sportfest"),
+                  row(*good))
+    assert [p.unit for p in reader.periods.values()] == [2]
+    [skipped] = reader.skipped
+    assert "row 1 skipped" in skipped and "is not HH:MM-HH:MM" in skipped
+
+
+@pytest.mark.parametrize(("info", "classes", "kind", "supervision"), [
+    ("Pausenaufsicht", "", "BREAK_SUPERVISION", True),
+    ("Aufsicht", "", "BREAK_SUPERVISION", True),  # no class: a break's
+    ("Klausuraufsicht", "10a", "EXAM", False),  # a class's exam, on its board
+    ("Aufsicht", "5a", "NORMAL_TEACHING_PERIOD", False),
 ])
-def test_unusable_rows_are_a_source_error(cells, message):
-    with pytest.raises(SourceError, match=message):
-        read(row(*cells))
+def test_a_supervision_is_a_break_supervision_only_by_name_or_without_a_class(
+        info, classes, kind, supervision):
+    reader = read(row("3", "09:35-09:55", classes, "", "Hof", NEW.format("SCH") + " (MÜL)",
+                      info, ""))
+    [period] = reader.periods.values()
+    assert period.type == kind
+    assert (period.type == "BREAK_SUPERVISION") is supervision
+
+
+@pytest.mark.parametrize(("info", "status", "moved"), [
+    ("Vertretung", CHANGED, False),  # the absent teacher hidden (showAbsentTeacher off)
+    ("Statt-Vertretung", CHANGED, False),
+    ("Zusatzunterricht", ADDITIONAL, False),
+    ("Sondereinsatz", ADDITIONAL, False),
+    ("", ADDITIONAL, False),  # nothing to compare with and no word: an extra lesson
+    ("Verlegung von 23.11. / 08:50", ADDITIONAL, True),
+    ("Tausch", ADDITIONAL, True),
+])
+def test_a_new_value_without_an_original_is_extra_only_when_no_substitution_word_says_otherwise(
+        info, status, moved):
+    reader = read(row("2", "08:50-09:35", "5a", "M", "R101", NEW.format("SCH"), info, ""))
+    [period] = reader.periods.values()
+    assert period.status == status
+    assert (period.related_period is not None) is moved
+    if status == CHANGED:
+        assert refs(reader, period)["teachers"] == [("SCH", ADDED)]
+
+
+@pytest.mark.parametrize(("info", "kinds_moved"), [
+    ("Raumverlegung", False), ("Raumtausch", False), ("Raum-Verlegung", False),
+    ("Verlegung nach 24.11. / 08:00", True), ("Stundentausch", True), ("verschoben", True)])
+def test_a_rooms_move_is_a_room_change_not_a_moved_lesson(info, kinds_moved):
+    reader = read(row("2", "08:50-09:35", "5a", "M", NEW.format("Bio1") + " (R101)", "MÜL",
+                      info, ""))
+    [period] = reader.periods.values()
+    assert (period.related_period is not None) is kinds_moved
+    assert refs(reader, period)["rooms"] == [("Bio1", ADDED), ("R101", REMOVED)]
+
+
+def test_with_group_by_teacher_the_groups_are_teachers_met():
+    columns = ("hour", "time", "classes", "room", "info")
+    reader = read(row("2", "08:50-09:35", "5a", "R101", "Vertretung", group="SCH"),
+                  row("2", "08:50-09:35", "5b", "R102", "Vertretung", group="M&Uuml;L"),
+                  columns=columns, group_by=2)
+    assert reader.people == {"SCH", "MÜL"}
+    assert "teachers" not in reader.names  # not a column: the rows name no teacher
 
 
 def test_a_list_without_a_time_column_is_named():
@@ -177,6 +238,8 @@ def test_the_answers_day_follows_showing_next_date_and_the_header_is_read():
     assert told.notice.absent_classes == (("7c", ""),)
     assert told.notice.affected_classes == ("5a", "5b")
     assert told.messages == ("Heute: Wandertag 7c", "Mensa zu")
+    assert (told.asked, told.next_day) == (DAY, date(2026, 11, 24))
+    assert answer([], affectedElements={"1": ["5a"], "2": ["M&Uuml;L"]}).teachers == ("MÜL",)
 
 
 @pytest.mark.parametrize(("payload", "message"), [

@@ -5,6 +5,7 @@ public boards, and every fault keeping the last good boards."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date, datetime, time, timedelta
 
@@ -18,11 +19,11 @@ from signage.domain.power import LISTED_HOURS, PowerPlan, PowerState, power_stat
 from signage.domain.rows import change_rows, supervision_rows
 from signage.sources.base import SourceSetupError
 from signage.sources.http import make_session
-from signage.sources.monitor import OVERRIDES, MonitorSource
+from signage.sources.monitor import OVERRIDES, SAFETY_READ, MonitorSource
 from signage.store import MemoryStore
 from signage.sync.engine import SyncEngine
 from tests.conftest import BELLS, MONDAY, NAMES, SCHEDULE, TZ, Clock
-from tests.fakes.monitor_server import FakeMonitor
+from tests.fakes.monitor_server import REFUSALS, FakeMonitor
 
 TUESDAY, WEDNESDAY = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
 FULL = "Vertretung Schüler"  # every column, hour to text
@@ -75,6 +76,17 @@ def rows_of(engine: SyncEngine, day: date = MONDAY) -> list[tuple]:
 def later(clock: Clock) -> None:
     """Let a moment pass before the next change upstream: `lastUpdate` counts whole seconds."""
     clock.advance(minutes=2)
+
+
+def quiet_until_a_safety_read(engine: SyncEngine, clock: Clock) -> None:
+    """Run quiet cycles at the 2-minute poll until the next one is the safety read (it comes
+    one poll after SAFETY_READ has passed since the last full read: the source learns the
+    time from the engine's cursor, which is the last cycle's)."""
+    for _ in range(int(SAFETY_READ / timedelta(minutes=2))):
+        clock.advance(minutes=2)
+        before = engine.store.version()
+        assert engine.run_cycle(clock(), force=True).outcome == "delta"
+        assert engine.store.version() == before
 
 
 def stage_changes(fake: FakeMonitor) -> None:
@@ -208,6 +220,127 @@ def test_a_row_that_does_not_change_keeps_its_identity(engine, monitor, clock):
     assert [r[5] for r in rows_of(engine)].count(("SCH",)) == 0
 
 
+def test_a_withdrawn_change_goes_even_when_the_engine_refused_the_answer_once(engine, monitor,
+                                                                            clock):
+    """The only change is withdrawn: the window's answer is empty, which the engine refuses
+    once. The next cycle sees the same lastUpdate, and must not take it for a quiet one."""
+    monitor.substitute(1011, teacher=3)
+    assert engine.run_cycle(clock()).outcome == "full"
+    assert len(rows_of(engine)) == 1
+    later(clock)
+    monitor.withdraw(1011)
+    later(clock)
+    refused = engine.run_cycle(clock())
+    assert refused.outcome == "failed" and "answered no periods" in refused.error
+    assert len(rows_of(engine)) == 1  # the last good copy, for now
+    later(clock)
+    assert engine.run_cycle(clock(), force=True).outcome == "delta"  # confirmed: taken
+    assert rows_of(engine) == []
+    later(clock)
+    before = len(monitor.requests)
+    assert engine.run_cycle(clock()).outcome == "delta"
+    assert len(monitor.requests) - before == 1  # and quiet again
+
+
+def test_a_cycle_that_failed_after_reading_is_read_again_not_taken_as_quiet(monitor, session,
+                                                                             clock):
+    """The ticker refuses after the days were read (a format made private meanwhile): the
+    next cycle reads the days again instead of trusting the lastUpdate of the failed one."""
+    monitor.formats[FULL]["showTicker"] = True
+    engine = make_engine(monitor, session)
+    monitor.substitute(1011, teacher=3)
+    engine.run_cycle(clock())
+    later(clock)
+    monitor.substitute(1012, teacher=3)
+    monitor.inject(Fault("ticker", status=403, body=b"<html><title>Login</title></html>"))
+    later(clock)
+    failed = engine.run_cycle(clock())
+    assert failed.outcome == "failed" and "not public" in failed.error
+    later(clock)
+    assert engine.run_cycle(clock(), force=True).outcome == "delta"
+    assert [r[5] for r in rows_of(engine)] == [("SCH",), ("SCH",)]
+
+
+def test_a_change_in_the_second_of_our_last_read_is_read_by_the_safety_read(engine, monitor,
+                                                                           clock):
+    """lastUpdate counts whole seconds: a change made in the second we last read the list
+    leaves it as it was. A full read at least every SAFETY_READ picks it up."""
+    monitor.substitute(1011, teacher=3)
+    engine.run_cycle(clock())
+    # The same instant: lastUpdate does not move, nor does the day's header (5a is affected
+    # already, nobody else is absent).
+    monitor.change_room(1012, room=3)
+    quiet_until_a_safety_read(engine, clock)
+    assert [r[9] for r in rows_of(engine)] == [("substitution",)]
+    clock.advance(minutes=2)
+    before = len(monitor.requests)
+    engine.run_cycle(clock())
+    assert [r.endpoint for r in list(monitor.requests)[before:]] == ["format"] + ["data"] * 3
+    assert [r[9] for r in rows_of(engine)] == [("substitution",), ("room_change",)]
+
+
+def test_a_format_whose_teachers_a_school_turns_off_is_read_again(engine, monitor, clock):
+    monitor.substitute(1011, teacher=3)
+    engine.run_cycle(clock())
+    assert "teacher" in engine.source.layout
+    monitor.formats[FULL]["showTeacher"] = False  # the school hides its teachers' names
+    quiet_until_a_safety_read(engine, clock)
+    clock.advance(minutes=2)
+    engine.run_cycle(clock())
+    assert "teacher" not in engine.source.layout
+    assert [body["showTeacher"] for endpoint, body in monitor.bodies[-4:]
+            if endpoint == "data"][-1] is False  # never asked for again
+    assert [r[5] for r in rows_of(engine)] == [()]
+
+
+def test_a_message_of_the_day_is_read_although_last_update_stands_still(engine, monitor,
+                                                                         clock):
+    engine.run_cycle(clock())
+    later(clock)
+    monitor.add_message("", "Mensa heute geschlossen")  # no change of the plan
+    later(clock)
+    before = len(monitor.requests)
+    assert engine.run_cycle(clock()).outcome == "delta"
+    assert engine.store.snapshot().messages == ("Mensa heute geschlossen",)
+    assert len(monitor.requests) - before == 3  # the day's answer differed: every day read
+
+
+def test_a_substitute_shown_without_the_teacher_replaced_is_no_extra_lesson(clock, session):
+    """With `showAbsentTeacher` off the teacher cell holds the substitute alone, marked new:
+    the info's "Vertretung" says it is a substitution, not an additional lesson."""
+    fake = fake_monitor(clock)
+    try:
+        fake.add_format("Ohne Abwesende", showAbsentTeacher=False)
+        fake.substitute(1011, teacher=3)
+        engine = make_engine(fake, session, "Ohne Abwesende")
+        engine.run_cycle(clock())
+        assert [(r[5], r[6], r[9]) for r in rows_of(engine)] == [(("SCH",), (), ("changed",))]
+        assert all(body["showAbsentTeacher"] is False  # as the school set it
+                   for endpoint, body in fake.bodies if endpoint == "data")
+    finally:
+        fake.stop()
+
+
+@pytest.mark.parametrize("honour", [True, False])
+def test_a_format_with_a_student_group_column(clock, session, honour):
+    """Where the student group's column stands is not known: we ask without it; a server
+    that lays the list out by the format alone gets a message naming the setting."""
+    fake = fake_monitor(clock, honour_body_flags=honour)
+    try:
+        fake.add_format("Gruppen", showStudentgroup=True)
+        stage_changes(fake)
+        engine = make_engine(fake, session, "Gruppen")
+        result = engine.run_cycle(clock())
+        assert fake.bodies[1][1]["showStudentgroup"] is False
+        if honour:
+            assert result.outcome == "full" and rows_of(engine) == EXPECTED_MONDAY
+        else:
+            assert result.outcome == "failed"
+            assert "student group column (showStudentgroup) off" in result.error
+    finally:
+        fake.stop()
+
+
 @pytest.mark.parametrize("knobs", [
     {"honour_body_flags": False},
     {"offset_counts": "calendar"},
@@ -238,7 +371,8 @@ def test_a_server_that_ignores_our_flags_is_read_by_the_stored_formats_columns(c
         assert "lays out the list by its stored format" in caplog.text
         assert full.outcome == "full"
         bare = make_engine(fake, session, "Ohne Zeit").run_cycle(clock())
-        assert bare.outcome == "failed" and "no time column" in bare.error
+        assert bare.outcome == "failed"
+        assert "shows no times" in bare.error and "ticks the time column (showTime)" in bare.error
     finally:
         fake.stop()
 
@@ -248,11 +382,16 @@ def test_the_list_switching_days_early_is_read_as_the_next_days(clock, session):
     try:
         fake.add_format("Ab Mittag", enableSubstitutionFrom=True, showSubstitutionFrom=1200)
         stage_changes(fake)
+        fake.cancel(3011)  # and a change on Wednesday, the day after the one shown early
         clock.set_local(datetime.combine(MONDAY, time(13, 0)))
         engine = make_engine(fake, session, "Ab Mittag")
         assert engine.run_cycle(clock()).outcome == "full"
+        snapshot = engine.store.snapshot()
         assert rows_of(engine, TUESDAY)  # Tuesday's change, on Tuesday
-        assert all(r.date == TUESDAY for r in change_rows(engine.store.snapshot(), TUESDAY))
+        assert all(r.date == TUESDAY for r in change_rows(snapshot, TUESDAY))
+        # The walk goes on from the day shown: Wednesday is read, and both are school days.
+        assert [r[9] for r in rows_of(engine, WEDNESDAY)] == [("cancelled",)]
+        assert {TUESDAY, WEDNESDAY} <= set(snapshot.notices)
     finally:
         fake.stop()
 
@@ -323,6 +462,21 @@ def test_teacher_names_the_list_publishes_never_reach_a_public_board(engine, mon
     assert client.get("/board/teacher/SCH").status_code in (403, 404)
 
 
+def test_teacher_names_in_the_lists_messages_are_blanked_on_public_boards(engine, monitor,
+                                                                          clock, tmp_path):
+    stage_changes(monitor)
+    monitor.add_message("Heute", "Frau MÜL begleitet die 7c, Herr BEC vertritt in der 5b")
+    engine.run_cycle(clock())
+    public = app_on(engine, clock, tmp_path, "public").test_client()
+    for board in ("overview", "class/5a"):
+        page = public.get(f"/board/{board}?date={MONDAY}").get_data(as_text=True)
+        assert "Heute: Frau … begleitet die 7c, Herr … vertritt in der 5b" in page
+        assert "MÜL" not in page and "BEC" not in page
+    staff = app_on(engine, clock, tmp_path, "staff").test_client()
+    page = staff.get(f"/board/overview?date={MONDAY}").get_data(as_text=True)
+    assert "Frau MÜL begleitet die 7c, Herr BEC vertritt" in page
+
+
 # --- faults ------------------------------------------------------------------------------------
 def test_an_unknown_school_is_named_with_the_setting_to_check(monitor, session, clock):
     source = MonitorSource(monitor.url, "FHG Radolfszell", FULL, TZ, session)
@@ -336,7 +490,7 @@ def test_an_unknown_format_is_named_with_the_setting_to_check(monitor, session):
         source.fetch_window(MONDAY, WEDNESDAY)
 
 
-@pytest.mark.parametrize("refusal", ["error", "http403"])
+@pytest.mark.parametrize("refusal", REFUSALS)
 def test_a_list_that_is_not_public_says_how_to_make_it_public(clock, session, refusal):
     fake = fake_monitor(clock, refusal=refusal)
     try:
@@ -348,8 +502,26 @@ def test_a_list_that_is_not_public_says_how_to_make_it_public(clock, session, re
         fake.stop()
 
 
+@pytest.mark.parametrize(("message", "named"), [
+    ("Format 'Vertretung Lehrer' not found in school 'FHG Radolfzell'", "SIGNAGE_MONITOR_FORMAT"),
+    ("unknown format", "SIGNAGE_MONITOR_FORMAT"),
+    ("no right to read the format of this school", "is not public"),
+    ("school not found", "SIGNAGE_MONITOR_SCHOOL"),
+    ("Schule unbekannt", "SIGNAGE_MONITOR_SCHOOL"),
+    ("something went wrong", "check SIGNAGE_MONITOR_SCHOOL and SIGNAGE_MONITOR_FORMAT"),
+])
+def test_a_refusals_words_name_the_setting_to_check(monitor, session, message, named):
+    body = json.dumps({"error": {"code": -1, "message": message, "data": None}}).encode()
+    monitor.inject(Fault("format", status=200, body=body))
+    source = MonitorSource(monitor.url, SCHOOL, FULL, TZ, session)
+    with pytest.raises(SourceSetupError) as refused:
+        source.fetch_window(MONDAY, WEDNESDAY)
+    assert named in str(refused.value)
+    assert ("SIGNAGE_MONITOR_SCHOOL" in str(refused.value)) is ("SCHOOL" in named)
+
+
 @pytest.mark.parametrize(("fault", "error"), [
-    (Fault("data", status=200, body=b"<!DOCTYPE html><html><body>Login</body></html>"),
+    (Fault("data", status=200, body=b"<!DOCTYPE html><html><body>Wartung</body></html>"),
      "HTML page where JSON was expected"),
     (Fault("data", status=503, times=4), "HTTP 503"),  # the session's 3 retries too
     (Fault("data", status=500), "HTTP 500"),
@@ -366,10 +538,10 @@ def test_faults_keep_the_last_good_boards(engine, monitor, clock, fault, error):
     stage_changes(monitor)
     assert engine.run_cycle(clock()).outcome == "full"
     good = rows_of(engine)
+    if fault.endpoint == "format":
+        quiet_until_a_safety_read(engine, clock)  # the format is asked at the safety read
     later(clock)
     monitor.substitute(1013, teacher=2)
-    if fault.endpoint == "format":
-        engine.source._format = None
     monitor.inject(fault)
     clock.advance(minutes=2)
     result = engine.run_cycle(clock(), force=True)

@@ -3,6 +3,7 @@ against its fake on the real clock: what the check reports, and the setting each
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -36,6 +37,8 @@ def monitor() -> Iterator[FakeMonitor]:
         fake.add_names(category, names)
     fake.add_format(FORMAT)
     fake.add_format("Intern", public=False)
+    # Grouped by teacher, the teacher column off: the groups and the header name teachers.
+    fake.add_format("Nach Lehrer", groupBy=2, showTeacher=False, showAffectedElements=[1, 2])
     day = next_weekday()
     for unit in (0, 1):
         fake.add_lesson(100 + unit, day, *BELLS[unit], cls=1, teacher=1, room=1, subject=1)
@@ -89,3 +92,18 @@ def test_sync_once_against_the_monitor_exits_0_and_a_refusal_fails_in_one_line(m
     refused = _run(["sync", "--once"], **settings(monitor, MONITOR_FORMAT="Intern"))
     assert refused.returncode != 0
     assert "is not public" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_the_sample_hides_teachers_standing_in_groups_and_the_header(monitor, tmp_path):
+    folder = tmp_path / "sample"
+    result, _ = _check("--save-sample", str(folder),
+                       **settings(monitor, MONITOR_FORMAT="Nach Lehrer"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    texts = [f.read_text(encoding="utf-8") for f in sorted(folder.glob("*.json"))]
+    data = [json.loads(t) for t in texts if '"rows"' in t]
+    groups = {row["group"] for answer in data for row in answer["payload"]["rows"]}
+    assert groups and all(g.startswith("Teacher-") for g in groups)  # the substitute, hidden
+    everything = "\n".join(texts)
+    for teacher in NAMES["teachers"].values():
+        assert re.search(rf"\b{teacher}\b", everything) is None, teacher
+    _clean(result)
