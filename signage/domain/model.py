@@ -94,6 +94,9 @@ class DayNotice:
     absent_teachers: tuple[tuple[str, str], ...] = ()  # (name, units missed: "1-4" or "")
     absent_classes: tuple[tuple[str, str], ...] = ()
     affected_classes: tuple[str, ...] = ()
+    # Other teachers the day's list names (affected, or heading a group of rows): never shown,
+    # known so that public boards can blank them in the upstream's messages.
+    teachers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

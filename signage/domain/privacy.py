@@ -39,9 +39,11 @@ def for_public(rows: Iterable[ChangeRow], names: Iterable[str] = (), *,
 
 
 def teacher_names(snapshot: Snapshot) -> list[str]:
-    """Return every teacher the snapshot names: its teachers and the absent ones of its days."""
-    absent = [name for notice in snapshot.notices.values() for name, _ in notice.absent_teachers]
-    return [*snapshot.names.get("teachers", {}).values(), *absent]
+    """Return every teacher the snapshot names: its teachers and those its days' notices name
+    (absent, affected, heading a group of rows)."""
+    told = [name for notice in snapshot.notices.values()
+            for name in (*(n for n, _ in notice.absent_teachers), *notice.teachers)]
+    return [*snapshot.names.get("teachers", {}).values(), *told]
 
 
 def public_messages(messages: Iterable[str], names: Iterable[str]) -> tuple[str, ...]:

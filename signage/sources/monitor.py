@@ -40,13 +40,16 @@ last answer the engine *applied*, the cycle ends there (one request, nothing app
 counts as applied once the engine's cursor (`since`) has moved on from the cycle that produced
 it: a cycle the engine refused (an empty window refused once, a store away) leaves the cursor
 where it was, so the next cycle reads every day again instead of trusting a stamp nobody kept.
-Otherwise the other days are asked too and the answer is complete: a row that disappeared is a
-change withdrawn (the lesson as planned), so its period goes. At least every `SAFETY_READ`
-(by the engine's cursor) a cycle reads the format and every day anyway: a change made in the
-second of our last read (`lastUpdate` has whole seconds), a ticker line, or a format whose
-columns a school changed (no more teacher names asked for once it hid them). The format is
-also read at every full load (first cycle, nightly reload) and when the columns stop fitting;
-the ticker endpoint only when the format shows a ticker, on cycles that read the days.
+An answer without `lastUpdate` [not in the reference] is never quiet. Otherwise the other days
+are asked too and the answer is complete: a row that disappeared is a change withdrawn (the
+lesson as planned), so its period goes. When `SAFETY_READ` has passed (by the engine's cursor)
+since the last full read was applied, a cycle reads the format and every day anyway, however
+often changes came meanwhile: a change made in the second of our last read (`lastUpdate` has
+whole seconds), a ticker line, or a format whose columns a school changed (no more teacher
+names asked for once it hid them). A full read is a full load (first cycle, nightly reload),
+the first cycle after a restart, or a safety read; the format is also read when the columns
+stop fitting, the ticker endpoint only when the format shows a ticker, on cycles that read the
+days.
 
 Rows are changes only; see `signage.sources.monitor_parse` for cells, kinds and identity.
 Messages of the day (`messageData`, the first day's) and the ticker's lines become the boards'
@@ -69,7 +72,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -111,10 +114,15 @@ PUBLIC_HINT = ('in WebUntis an administrator opens the list under "Monitoransich
                'Vertretungen" and ticks "Öffentlich" (public)')
 NOT_PUBLIC_WORDS = ("public", "öffentlich", "right", "recht", "permission", "berechtigung",
                     "allowed", "erlaubt", "access", "zugriff", "denied", "authent", "login")
-SCHOOL_WORDS = ("school", "schule")
-# What gives a page away as WebUntis' login (a maintenance page may still link to it).
-LOGIN_PAGE = re.compile(rb"type=[\"']?password|j_spring_security|<title>[^<]*(login|anmeld)",
-                        re.IGNORECASE)
+SCHOOL_WORDS = ("school", "schul")
+UNKNOWN_WORDS = ("unknown", "not found", "invalid", "no such", "does not exist", "unbekannt",
+                 "nicht gefunden", "ungültig", "existiert nicht")
+# What gives a page away as WebUntis' login: a password field, the login form's action, or a
+# title naming the login that does not say it is down (a maintenance page may name it too).
+LOGIN_FORM = re.compile(rb"type=[\"']?password|j_spring_security", re.IGNORECASE)
+LOGIN_TITLE = re.compile(rb"<title>[^<]*(login|anmeld)[^<]*</title>", re.IGNORECASE)
+DOWN_WORDS = re.compile(rb"wartung|maintenance|nicht m\xc3\xb6glich|not possible|unavailable|"
+                        rb"derzeit|currently", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -147,11 +155,13 @@ class MonitorSource:
         self._tz = tz
         self._session = session
         self._format: dict[str, Any] | None = None
-        # The stamp of the last answer handed to the engine, with the cursor it was asked under
-        # (None: a full load); it counts as applied once the engine's cursor has moved on.
-        self._pending: tuple[_Stamp, datetime | None] | None = None
+        # The stamp of the last answer handed to the engine, the cursor it was asked under
+        # (None: a full load) and whether the format and every day were read afresh for it; it
+        # counts as applied once the engine's cursor has moved on.
+        self._pending: tuple[_Stamp, datetime | None, bool] | None = None
         self._applied: _Stamp | None = None
-        self._applied_at: datetime | None = None  # the cursor that confirmed it
+        self._read_at: datetime | None = None  # the cursor that confirmed the last full read
+        self._window: tuple[date, date] | None = None  # the last whole window asked
         self._ticker_lines: tuple[str, ...] = ()  # kept when the ticker cannot be read
         self.seen: list[tuple[date, int]] = []  # the last walk: (day, rows), for the check
         self.layout: tuple[str, ...] = ()  # the columns in force at the last answer
@@ -176,24 +186,33 @@ class MonitorSource:
 
     def fetch_window(self, start: date, end: date) -> Batch:
         """Read the format afresh and every listed day from `start` to `end`."""
+        # The days a rolled window gained (after the last window's end) come with a delta
+        # cycle, which stamps the whole window itself: only a whole window is a full load.
+        whole = self._window is None or start <= self._window[1]
         self._format = None
         first = self._ask(start)
         batch = self._batch(self._walk(first, end), start, end)
-        self._pending = (_Stamp.of(first, start, end), None)
+        if whole:
+            self._window = (start, end)
+            self._pending = (_Stamp.of(first, start, end), None, True)
         return batch
 
     def fetch_changes(self, start: date, end: date, since: datetime) -> Changes:
         """Ask the first day; unless it is as last applied, every day (a complete answer)."""
         self._confirm(since)
-        due = self._applied_at is not None and since - self._applied_at >= SAFETY_READ
-        if due:  # the safety read: the format too
+        self._window = (start, end)
+        # The safety read (the format too): due by the engine's cursor, or after a restart.
+        full = self._read_at is None or since - self._read_at >= SAFETY_READ
+        if full:
             self._format = None
         first = self._ask(start)
-        if not due and self._applied == _Stamp.of(first, start, end):
+        stamp = _Stamp.of(first, start, end)
+        # Without a lastUpdate nothing tells a quiet list: every day is read.
+        if not full and first.last_update and self._applied == stamp:
             log.info("monitor: lastUpdate %s unchanged: nothing to apply", first.last_update)
             return Changes(Batch(periods=()), frozenset())
         batch = self._batch(self._walk(first, end), start, end)
-        self._pending = (_Stamp.of(first, start, end), since)
+        self._pending = (stamp, since, full)
         return Changes(batch, frozenset(), complete=True)
 
     def describe(self) -> list[str]:
@@ -214,7 +233,10 @@ class MonitorSource:
     def _confirm(self, since: datetime) -> None:
         """Take the last answer as applied when the engine's cursor moved on since it."""
         if self._pending is not None and self._pending[1] != since:
-            self._applied, self._applied_at = self._pending[0], since
+            stamp, _, full = self._pending
+            self._applied = stamp
+            if full:
+                self._read_at = since
         self._pending = None
 
     def _walk(self, first: DayAnswer, end: date) -> list[DayAnswer]:
@@ -241,11 +263,13 @@ class MonitorSource:
         self.last_update = answers[0].last_update
         self.seen = [(a.day, len(a.rows)) for a in {a.day: a for a in answers}.values()
                      if a.day is not None]
-        self.people = reader.people | {name for a in answers for name in a.teachers}
+        self.people = {name for a in answers for name in (*reader.people.get(a.day, ()),
+                                                           *a.notice.teachers)}
         # The days the list exists for are school days (the boards' calendar: screens on, the
         # day shown); the first day is one too when it was not just asked for (a Saturday's
         # answer is an empty list, with nextDate Monday): a weekday or a day with rows.
-        notices = {a.day: a.notice for n, a in enumerate(answers) if a.day is not None
+        notices = {a.day: _with_teachers(a.notice, reader.people.get(a.day, set()))
+                   for n, a in enumerate(answers) if a.day is not None
                    and (n > 0 or a.rows or a.day.weekday() < 5 or a.day != start)}
         ticker = self._ticker(start)
         if ticker is not None:
@@ -348,12 +372,12 @@ class MonitorSource:
         raise_for_status(response, what)
         page = response.content.lstrip()
         if page[:1] == b"<":
-            if LOGIN_PAGE.search(page):
+            if _login_page(page):
                 raise SourceSetupError(
                     f"{what}: WebUntis answered its login page where JSON was expected: the "
                     f"substitution list {self._format_name!r} is not public: {PUBLIC_HINT}")
             raise SourceError(f"{what}: WebUntis answered an HTML page where JSON was expected "
-                              "(a maintenance page?)")
+                              "(a login or maintenance page?)")
         try:
             return unwrap(json_of(response, what), what)
         except MonitorRefusal as exc:
@@ -367,19 +391,33 @@ class MonitorSource:
             f"{exc}: WebUntis does not know the school {school!r}: check "
             "SIGNAGE_MONITOR_SCHOOL (the school's login name, as in ?school=… of its "
             "WebUntis address)")
-        if exc.code == -8500:  # JSON-RPC's "invalid schoolname"
-            return unknown_school
+        school_named = any(word in said for word in SCHOOL_WORDS) and "format" not in said
+        if exc.code == -8500 or (school_named and any(w in said for w in UNKNOWN_WORDS)):
+            return unknown_school  # -8500: JSON-RPC's "invalid schoolname"
         if any(word in said for word in NOT_PUBLIC_WORDS):
             return SourceSetupError(
                 f"{exc}: the substitution list {name!r} is not public: {PUBLIC_HINT}")
-        if "format" in said or (not any(w in said for w in SCHOOL_WORDS)
-                                and ("not found" in said or "unknown" in said)):
+        if "format" in said or (not school_named and any(w in said for w in UNKNOWN_WORDS)):
             return SourceSetupError(
                 f"{exc}: the school has no list named {name!r}: check "
                 "SIGNAGE_MONITOR_FORMAT (the name as the list's address shows it, "
                 "…&format=<name>)")
-        if any(word in said for word in SCHOOL_WORDS):
+        if school_named:
             return unknown_school
         return SourceSetupError(
             f"{exc}: check SIGNAGE_MONITOR_SCHOOL and SIGNAGE_MONITOR_FORMAT; if both are "
             f"right, the list may not be public: {PUBLIC_HINT}")
+
+
+def _login_page(page: bytes) -> bool:
+    """Tell whether an HTML page is WebUntis' login (not a page saying it is down)."""
+    if LOGIN_FORM.search(page):
+        return True
+    title = LOGIN_TITLE.search(page)
+    return title is not None and DOWN_WORDS.search(title[0]) is None
+
+
+def _with_teachers(notice: DayNotice, heading: set[str]) -> DayNotice:
+    """Return a day's notice that also knows the teachers heading its groups of rows."""
+    known = tuple(dict.fromkeys((*notice.teachers, *sorted(heading))))
+    return replace(notice, teachers=known) if known != notice.teachers else notice

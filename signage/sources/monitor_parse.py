@@ -15,9 +15,10 @@ See `signage.sources.monitor` for the protocol and what is confirmed or assumed.
   when its elements are all new (marked, with no original) and no substitution word says
   otherwise (a format with `showAbsentTeacher` off shows a substitute alone); otherwise a change
   with the originals REMOVED and the new ones ADDED. The type word (the info column) makes a row
-  an exam, a break supervision (by name, "Pausenaufsicht", or "Aufsicht" on a row of no class:
-  a "Klausuraufsicht" stays on its class's board) or a moved lesson (not a room's move:
-  "Raumverlegung" is a room change); a plain type word ("Vertretung") is not shown as a note.
+  an exam (a "Klausuraufsicht" too), a break supervision (by name, "Pausenaufsicht", or
+  "Aufsicht" on a row of no class) or a moved lesson ("Verlegung", "Tausch"; not a room's move
+  nor another swap: "Raumverlegung" is a room change, "Lehrertausch" a substitution); a plain
+  type word ("Vertretung") is not shown as a note.
   A row whose time is no span ("ganztägig") is skipped and named in `skipped`.
 
 Identity (rows have no ids): a period id is a stable hash of the row's day, times, hour and
@@ -66,15 +67,18 @@ CLASS_TYPE, TEACHER_TYPE = 1, 2  # element types of absentElements / affectedEle
 CANCEL_WORDS = ("entfall", "ausfall", "fällt aus", "entfällt", "cancel", "freisetzung")
 ADDITIONAL_WORDS = ("zusatz", "sondereinsatz", "additional", "extra")
 EXAM_WORDS = ("klausur", "prüfung", "exam")
-# A break supervision by name; "Aufsicht" alone ("Klausuraufsicht") only on a row of no class.
+# A break supervision by name; "Aufsicht" alone only on a row of no class that is no exam's.
 BREAK_WORDS = ("pausenaufsicht", "hofaufsicht", "gangaufsicht", "break supervision")
 SUPERVISION_WORDS = ("aufsicht", "supervision")
 # A teacher cell "NEW" with no original under these words is a substitution whose absent teacher
 # the format hides (showAbsentTeacher off), not an extra lesson.
-SUBSTITUTION_WORDS = ("vertretung", "substitution", "statt")
-# Moved, but not a room's move ("Raumverlegung", "Raumtausch": a room change).
-_MOVED = re.compile(r"(?<!raum)(?<!raum-)(?<!raum )(?:verlegung|verlegt|verschoben|tausch)"
-                    r"|(?<!room )moved")
+SUBSTITUTION_WORDS = ("vertr", "substitution", "betreuung", "lehrertausch")
+# A lesson moved to another time: Untis' "Verlegung" and "Tausch" (two lessons swapped), not a
+# room's move ("Raumverlegung", "verlegt in Raum B12", "Raum getauscht": a room change) nor
+# another swap ("Lehrertausch", "Schüleraustausch").
+_MOVED = re.compile(r"(?<![^\W\d_])(?<!raum-)(?<!raum )"
+                    r"(?:verlegung|verlegt|verschoben|tausch\b|stundentausch|unterrichtstausch)(?!\s+(?:in|nach|ins|zu)\s+(?:den\s+)?raum)"
+                    r"|(?<!room )\bmoved\b(?!\s+to\s+room)")
 PLAIN_WORDS = frozenset({"vertretung", "entfall", "ausfall", "raumänderung", "raumvertretung",
                          "zusatzunterricht", "sondereinsatz", "betreuung", "mitbetreuung",
                          "klausur", "prüfung", "pausenaufsicht", "aufsicht", "statt-vertretung",
@@ -203,7 +207,6 @@ class DayAnswer:
     rows: tuple[Mapping[str, Any], ...]
     notice: DayNotice
     messages: tuple[str, ...]
-    teachers: tuple[str, ...] = ()  # named in the header (affectedElements of type 2)
 
     @classmethod
     def of(cls, payload: Mapping[str, Any], what: str) -> DayAnswer:
@@ -220,8 +223,7 @@ class DayAnswer:
             raise SourceError(f"{what}: lastUpdate is not text")
         return cls(day=day, asked=asked, next_day=following, last_update=last_update or "",
                    importing=payload.get("importInProgress") is True, rows=tuple(rows),
-                   notice=_notice(payload, what), messages=_messages(payload, what),
-                   teachers=_affected(payload, str(TEACHER_TYPE), what))
+                   notice=_notice(payload, what), messages=_messages(payload, what))
 
 
 def _day(value: Any, key: str, what: str) -> date | None:
@@ -238,7 +240,7 @@ def _day(value: Any, key: str, what: str) -> date | None:
 
 
 def _notice(payload: Mapping[str, Any], what: str) -> DayNotice:
-    """Return the answer's header: absent teachers and classes, affected classes."""
+    """Return the answer's header: absent teachers and classes, affected classes and teachers."""
     absent: dict[int, list[tuple[str, str]]] = {CLASS_TYPE: [], TEACHER_TYPE: []}
     elements = payload.get("absentElements") or []
     if not isinstance(elements, list):
@@ -251,7 +253,8 @@ def _notice(payload: Mapping[str, Any], what: str) -> DayNotice:
             absent[kind].append((name, _absent_units(element)))
     return DayNotice(absent_teachers=tuple(absent[TEACHER_TYPE]),
                      absent_classes=tuple(absent[CLASS_TYPE]),
-                     affected_classes=_affected(payload, str(CLASS_TYPE), what))
+                     affected_classes=_affected(payload, str(CLASS_TYPE), what),
+                     teachers=_affected(payload, str(TEACHER_TYPE), what))
 
 
 def _affected(payload: Mapping[str, Any], kind: str, what: str) -> tuple[str, ...]:
@@ -304,7 +307,7 @@ class RowReader:
     periods: dict[int, Period] = field(default_factory=dict)
     names: dict[str, dict[int, str]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # rows that name no usable time
-    people: set[str] = field(default_factory=set)  # teachers named by `group` (groupBy 2)
+    people: dict[date, set[str]] = field(default_factory=dict)  # by `group` (groupBy 2)
 
     def add(self, answer: DayAnswer, what: str) -> None:
         """Read every row of one day's answer."""
@@ -328,7 +331,7 @@ class RowReader:
         if "time" not in cells:
             raise SourceError(f"{where}: the list shows no time column")
         if self.group_by == GROUP_BY_TEACHER and plain(str(row.get("group") or "")):
-            self.people.add(plain(str(row["group"])))
+            self.people.setdefault(day, set()).add(plain(str(row["group"])))
         span = _span(day, plain(cells["time"]))
         if span is None:  # an all-day event ("ganztägig"), or no time: no lesson's change
             if plain(cells["time"]):
@@ -424,10 +427,14 @@ def _any_word(text: str, words: Sequence[str]) -> bool:
 
 
 def _type(words: str, has_classes: bool) -> str:
-    if _any_word(words, BREAK_WORDS) or (not has_classes and _any_word(words, SUPERVISION_WORDS)):
+    """Return the period's type by its words: a break supervision by name, an exam (also an
+    exam's supervision, "Klausuraufsicht"), a supervision of no class."""
+    if _any_word(words, BREAK_WORDS):
         return "BREAK_SUPERVISION"
     if _any_word(words, EXAM_WORDS):
         return "EXAM"
+    if not has_classes and _any_word(words, SUPERVISION_WORDS):
+        return "BREAK_SUPERVISION"
     return "NORMAL_TEACHING_PERIOD"
 
 

@@ -67,13 +67,16 @@ def snapshot_from_json(data: Any) -> Snapshot:
 def _notice_to_json(notice: DayNotice) -> dict[str, Any]:
     return {"absent_teachers": [list(t) for t in notice.absent_teachers],
             "absent_classes": [list(c) for c in notice.absent_classes],
-            "affected_classes": list(notice.affected_classes)}
+            "affected_classes": list(notice.affected_classes),
+            "teachers": list(notice.teachers)}
 
 
 def _notice_from_json(data: dict[str, Any]) -> DayNotice:
     return DayNotice(absent_teachers=tuple((str(n), str(u)) for n, u in data["absent_teachers"]),
                      absent_classes=tuple((str(n), str(u)) for n, u in data["absent_classes"]),
-                     affected_classes=tuple(str(n) for n in data["affected_classes"]))
+                     affected_classes=tuple(str(n) for n in data["affected_classes"]),
+                     # absent in older copies
+                     teachers=tuple(str(n) for n in data.get("teachers", ())))
 
 
 def status_to_json(status: SyncStatus) -> dict[str, Any]:

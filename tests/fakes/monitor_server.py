@@ -39,9 +39,11 @@ list), `offset_counts` ("school" days skipping weekends and holidays, or "calend
 `encode_names` (names' non-ASCII letters as named entities, `M&Uuml;L`), `legacy_nulls`
 (`importInProgress` null unless importing, `regularFreeData` [] instead of null), `refusal` of
 a non-public format ("error": -8509 "no right for format: <name>"; "http403": a 403 HTML login
-page; "login": that page with HTTP 200; "redirect": a 302 to the school's login),
+page; "login": that page with HTTP 200; "login-form": another login page, a password field
+under a title, no Spring action, with HTTP 200; "redirect": a 302 to the school's login),
 `cancel_teacher` ("plain" `BEC`, or "dashes" `<span class="cancelStyle">---</span> (BEC)`),
-`added_original` ("none", or "dashes": `<span …>BEC</span> (---)`).
+`added_original` ("none", or "dashes": `<span …>BEC</span> (---)`), `send_last_update` (False:
+`lastUpdate` null, which the reference does not foresee but a client must survive).
 Every request is recorded (`requests`, endpoints data/format/ticker/other) with its decoded body
 (`bodies`); `Fault`s per endpoint; an HTML body goes out as text/html.
 """
@@ -97,12 +99,16 @@ FORMAT_DEFAULTS: dict[str, Any] = {  # every key the reference lists, in its ord
     "showUnheraldedExams": False,
 }
 FLAG_KEYS = {*FORMAT_DEFAULTS, "hideCancelCausedByEvent"}  # what a data body may override
-REFUSALS = ("error", "http403", "login", "redirect")  # how a list that is not public is refused
+REFUSALS = ("error", "http403", "login", "login-form", "redirect")  # a list not public refused
 # A login page of our own making (the real one is not known): what a 403 refusal shows.
 LOGIN_PAGE = (b'<!DOCTYPE html>\n<html><head><title>WebUntis Login</title></head><body>'
               b'<form method="post" action="/WebUntis/j_spring_security_check">'
               b'<input name="j_username"><input name="j_password" type="password">'
               b'<button type="submit">Login</button></form></body></html>\n')
+# Another look (a script-built page): a title and a password field, no Spring action.
+LOGIN_FORM_PAGE = (b'<!doctype html><html lang="de"><head><meta charset="utf-8">'
+                   b'<title>Anmeldung - WebUntis</title></head><body><div id="app">'
+                   b'<input id="user"><input id="pw" type="password"></div></body></html>')
 
 
 class RefusedError(Exception):
@@ -160,7 +166,7 @@ class FakeMonitor(Served):
                  honour_body_flags: bool = True, offset_counts: str = "school",
                  encode_names: bool = False, legacy_nulls: bool = False, refusal: str = "error",
                  cancel_teacher: str = "plain", added_original: str = "none",
-                 horizon_days: int = 14) -> None:
+                 horizon_days: int = 14, send_last_update: bool = True) -> None:
         for knob, value, allowed in (("offset_counts", offset_counts, ("school", "calendar")),
                                      ("refusal", refusal, REFUSALS),
                                      ("cancel_teacher", cancel_teacher, ("plain", "dashes")),
@@ -171,7 +177,7 @@ class FakeMonitor(Served):
         self.honour_body_flags, self.offset_counts = honour_body_flags, offset_counts
         self.encode_names, self.legacy_nulls, self.refusal = encode_names, legacy_nulls, refusal
         self.cancel_teacher, self.added_original = cancel_teacher, added_original
-        self.horizon_days = horizon_days
+        self.horizon_days, self.send_last_update = horizon_days, send_last_update
         self.holidays: set[date] = set()
         self.formats: dict[str, dict[str, Any]] = {}
         self.public: dict[str, bool] = {}
@@ -342,6 +348,8 @@ class FakeMonitor(Served):
         if not self.public[name]:
             if self.refusal in ("http403", "login"):
                 raise RefusedError(403 if self.refusal == "http403" else 200, LOGIN_PAGE)
+            if self.refusal == "login-form":
+                raise RefusedError(200, LOGIN_FORM_PAGE)
             if self.refusal == "redirect":
                 login = f"{self._origin()}/WebUntis/?school={self.school}#/basic/login"
                 raise RefusedError(302, _page(302, "Found"), {"Location": login})
@@ -404,7 +412,8 @@ class FakeMonitor(Served):
                 days=self.horizon_days) else None),
             "showingNextDate": showing_next,
             "weekDay": WEEKDAYS[asked.weekday()],
-            "lastUpdate": self.last_update.astimezone(self.tz).strftime("%d.%m.%Y %H:%M:%S"),
+            "lastUpdate": self.last_update.astimezone(self.tz).strftime("%d.%m.%Y %H:%M:%S")
+            if self.send_last_update else None,
             "importInProgress": self.importing or (None if self.legacy_nulls else False),
             "rows": self._rows(entries, raw, flags),
             "absentElements": [] if self.importing else self._absent(shown, flags),

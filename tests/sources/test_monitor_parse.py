@@ -167,6 +167,7 @@ def test_a_row_whose_time_is_no_span_is_skipped_and_named_the_others_stay(time_c
     ("Pausenaufsicht", "", "BREAK_SUPERVISION", True),
     ("Aufsicht", "", "BREAK_SUPERVISION", True),  # no class: a break's
     ("Klausuraufsicht", "10a", "EXAM", False),  # a class's exam, on its board
+    ("Klausuraufsicht", "", "EXAM", False),  # an exam's supervision, whatever the class cell
     ("Aufsicht", "5a", "NORMAL_TEACHING_PERIOD", False),
 ])
 def test_a_supervision_is_a_break_supervision_only_by_name_or_without_a_class(
@@ -181,7 +182,12 @@ def test_a_supervision_is_a_break_supervision_only_by_name_or_without_a_class(
 @pytest.mark.parametrize(("info", "status", "moved"), [
     ("Vertretung", CHANGED, False),  # the absent teacher hidden (showAbsentTeacher off)
     ("Statt-Vertretung", CHANGED, False),
+    ("Vertr.", CHANGED, False),  # a school's abbreviation
+    ("Betreuung", CHANGED, False),  # a teacher minding a class whose teacher is away
+    ("Mitbetreuung", CHANGED, False),
     ("Zusatzunterricht", ADDITIONAL, False),
+    ("Unterricht statt Sport", ADDITIONAL, False),  # "statt" alone says no substitution
+    ("Lehrertausch", CHANGED, False),  # a teacher swapped, the lesson stays
     ("Sondereinsatz", ADDITIONAL, False),
     ("", ADDITIONAL, False),  # nothing to compare with and no word: an extra lesson
     ("Verlegung von 23.11. / 08:50", ADDITIONAL, True),
@@ -199,7 +205,11 @@ def test_a_new_value_without_an_original_is_extra_only_when_no_substitution_word
 
 @pytest.mark.parametrize(("info", "kinds_moved"), [
     ("Raumverlegung", False), ("Raumtausch", False), ("Raum-Verlegung", False),
-    ("Verlegung nach 24.11. / 08:00", True), ("Stundentausch", True), ("verschoben", True)])
+    ("Raum verlegt", False), ("Verlegung in Raum B12", False), ("verlegt nach Raum Bio1", False),
+    ("Raum getauscht", False), ("Schüleraustausch", False), ("Austausch", False),
+    ("Lehrertausch", False), ("moved to room Bio1", False),
+    ("Verlegung nach 24.11. / 08:00", True), ("Stundentausch", True), ("verschoben", True),
+    ("Tausch mit 4. Std.", True), ("Unterrichtstausch", True), ("lesson moved", True)])
 def test_a_rooms_move_is_a_room_change_not_a_moved_lesson(info, kinds_moved):
     reader = read(row("2", "08:50-09:35", "5a", "M", NEW.format("Bio1") + " (R101)", "MÜL",
                       info, ""))
@@ -213,7 +223,7 @@ def test_with_group_by_teacher_the_groups_are_teachers_met():
     reader = read(row("2", "08:50-09:35", "5a", "R101", "Vertretung", group="SCH"),
                   row("2", "08:50-09:35", "5b", "R102", "Vertretung", group="M&Uuml;L"),
                   columns=columns, group_by=2)
-    assert reader.people == {"SCH", "MÜL"}
+    assert reader.people == {DAY: {"SCH", "MÜL"}}
     assert "teachers" not in reader.names  # not a column: the rows name no teacher
 
 
@@ -239,7 +249,8 @@ def test_the_answers_day_follows_showing_next_date_and_the_header_is_read():
     assert told.notice.affected_classes == ("5a", "5b")
     assert told.messages == ("Heute: Wandertag 7c", "Mensa zu")
     assert (told.asked, told.next_day) == (DAY, date(2026, 11, 24))
-    assert answer([], affectedElements={"1": ["5a"], "2": ["M&Uuml;L"]}).teachers == ("MÜL",)
+    assert answer([], affectedElements={"1": ["5a"], "2": ["M&Uuml;L"]}).notice.teachers == (
+        "MÜL",)
 
 
 @pytest.mark.parametrize(("payload", "message"), [

@@ -279,6 +279,45 @@ def test_a_change_in_the_second_of_our_last_read_is_read_by_the_safety_read(engi
     assert [r[9] for r in rows_of(engine)] == [("substitution",), ("room_change",)]
 
 
+def test_the_safety_read_comes_while_changes_keep_coming(engine, monitor, clock):
+    """A school changing its plan every ten minutes still gets its format read again within
+    SAFETY_READ and a poll: its hidden teachers are not asked for the rest of the day."""
+    monitor.substitute(1011, teacher=3)
+    engine.run_cycle(clock())
+    monitor.formats[FULL]["showTeacher"] = False  # the school hides its teachers' names
+    changes = iter([(1012, 3), (1013, 3), (1021, 1), (1022, 1), (1031, 2), (1032, 2)])
+    started, read_after = clock(), None
+    while read_after is None and clock() - started < 2 * SAFETY_READ:
+        clock.advance(minutes=2)
+        if (clock() - started) % timedelta(minutes=10) == timedelta(0):
+            monitor.substitute(*next(changes))
+        before = len(monitor.requests)
+        assert engine.run_cycle(clock()).outcome == "delta"
+        if "format" in [r.endpoint for r in list(monitor.requests)[before:]]:
+            read_after = clock() - started
+    assert read_after is not None and read_after <= SAFETY_READ + timedelta(minutes=4)
+    assert "teacher" not in engine.source.layout
+
+
+def test_a_list_without_last_update_is_read_whole_every_cycle(clock, session):
+    """Nothing tells a quiet list without lastUpdate: a change on Tuesday, which leaves
+    Monday's answer as it was, is read at the next cycle."""
+    fake = fake_monitor(clock, send_last_update=False)
+    try:
+        engine = make_engine(fake, session)
+        assert engine.run_cycle(clock()).outcome == "full"
+        later(clock)
+        fake.substitute(2031, teacher=1)
+        later(clock)
+        before = len(fake.requests)
+        assert engine.run_cycle(clock()).outcome == "delta"
+        assert [r.endpoint for r in list(fake.requests)[before:]] == ["data"] * 3
+        assert [r[9] for r in rows_of(engine, TUESDAY)] == [("substitution",)]
+        assert engine.source.describe()[-1] == "monitor lastUpdate: not sent"
+    finally:
+        fake.stop()
+
+
 def test_a_format_whose_teachers_a_school_turns_off_is_read_again(engine, monitor, clock):
     monitor.substitute(1011, teacher=3)
     engine.run_cycle(clock())
@@ -477,6 +516,33 @@ def test_teacher_names_in_the_lists_messages_are_blanked_on_public_boards(engine
     assert "Frau MÜL begleitet die 7c, Herr BEC vertritt" in page
 
 
+@pytest.mark.parametrize("flags", [
+    {"groupBy": 2, "showAffectedElements": [1]},  # rows grouped under their teachers
+    {"groupBy": 1, "showAffectedElements": [1, 2]},  # the header names affected teachers
+], ids=["grouped-by-teacher", "affected-teachers"])
+def test_names_known_only_from_the_lists_header_or_groups_are_blanked_too(clock, session,
+                                                                         tmp_path, flags):
+    """A format without a teacher column still names teachers in its groups or its header:
+    public boards blank those in the messages too."""
+    fake = fake_monitor(clock)
+    try:
+        fake.add_format("Ohne Lehrer", showTeacher=False, showAbsentElements=[],
+                        showTicker=False, **flags)
+        stage_changes(fake)
+        fake.add_message("Heute", "Herr SCH vertritt in der 5a")
+        engine = make_engine(fake, session, "Ohne Lehrer")
+        engine.run_cycle(clock())
+        assert "teachers" not in engine.store.snapshot().names  # no column names them
+        public = app_on(engine, clock, tmp_path, "public").test_client()
+        page = public.get(f"/board/overview?date={MONDAY}").get_data(as_text=True)
+        assert "Heute: Herr … vertritt in der 5a" in page and "SCH" not in page
+        staff = app_on(engine, clock, tmp_path, "staff").test_client()
+        page = staff.get(f"/board/overview?date={MONDAY}").get_data(as_text=True)
+        assert "Herr SCH vertritt in der 5a" in page
+    finally:
+        fake.stop()
+
+
 # --- faults ------------------------------------------------------------------------------------
 def test_an_unknown_school_is_named_with_the_setting_to_check(monitor, session, clock):
     source = MonitorSource(monitor.url, "FHG Radolfszell", FULL, TZ, session)
@@ -502,27 +568,39 @@ def test_a_list_that_is_not_public_says_how_to_make_it_public(clock, session, re
         fake.stop()
 
 
-@pytest.mark.parametrize(("message", "named"), [
-    ("Format 'Vertretung Lehrer' not found in school 'FHG Radolfzell'", "SIGNAGE_MONITOR_FORMAT"),
-    ("unknown format", "SIGNAGE_MONITOR_FORMAT"),
-    ("no right to read the format of this school", "is not public"),
-    ("school not found", "SIGNAGE_MONITOR_SCHOOL"),
-    ("Schule unbekannt", "SIGNAGE_MONITOR_SCHOOL"),
-    ("something went wrong", "check SIGNAGE_MONITOR_SCHOOL and SIGNAGE_MONITOR_FORMAT"),
+READINGS = {"format": "has no list named", "private": "is not public",
+            "school": "does not know the school",
+            "either": "check SIGNAGE_MONITOR_SCHOOL and SIGNAGE_MONITOR_FORMAT"}
+
+
+@pytest.mark.parametrize(("message", "reading"), [
+    ("Format 'Vertretung Lehrer' not found in school 'FHG Radolfzell'", "format"),
+    ("unknown format", "format"),
+    ("not found", "format"),
+    ("no right to read the format of this school", "private"),
+    ("Login required", "private"),
+    ("school not found", "school"),
+    ("Schule unbekannt", "school"),
+    ("Unknown school login name 'FHG Radolfszell'", "school"),
+    ("Schulname ungültig", "school"),
+    ("something went wrong", "either"),
 ])
-def test_a_refusals_words_name_the_setting_to_check(monitor, session, message, named):
+def test_a_refusals_words_name_the_setting_to_check(monitor, session, message, reading):
     body = json.dumps({"error": {"code": -1, "message": message, "data": None}}).encode()
     monitor.inject(Fault("format", status=200, body=body))
     source = MonitorSource(monitor.url, SCHOOL, FULL, TZ, session)
     with pytest.raises(SourceSetupError) as refused:
         source.fetch_window(MONDAY, WEDNESDAY)
-    assert named in str(refused.value)
-    assert ("SIGNAGE_MONITOR_SCHOOL" in str(refused.value)) is ("SCHOOL" in named)
+    said = {name for name, words in READINGS.items() if words in str(refused.value)}
+    assert said == {reading}
 
 
 @pytest.mark.parametrize(("fault", "error"), [
     (Fault("data", status=200, body=b"<!DOCTYPE html><html><body>Wartung</body></html>"),
-     "HTML page where JSON was expected"),
+     "HTML page where JSON was expected (a login or maintenance page?)"),
+    (Fault("data", status=200, body="<html><head><title>Anmeldung derzeit nicht möglich "
+                                     "(Wartung)</title></head><body>Bitte später</body></html>"
+           .encode()), "HTML page where JSON was expected"),
     (Fault("data", status=503, times=4), "HTTP 503"),  # the session's 3 retries too
     (Fault("data", status=500), "HTTP 500"),
     (Fault("data", delay_s=1.5, times=4), "timed out"),
@@ -532,8 +610,8 @@ def test_a_refusals_words_name_the_setting_to_check(monitor, session, message, n
      "data is not a list of texts"),
     (Fault("format", status=200, body=b"[]"), "neither a payload"),
     (Fault("data", status=200, truncate=True), "not valid JSON"),
-], ids=["html", "503", "500", "hang", "no-rows", "no-payload", "data-no-list", "format-list",
-        "truncated"])
+], ids=["html", "html-login-down", "503", "500", "hang", "no-rows", "no-payload", "data-no-list",
+        "format-list", "truncated"])
 def test_faults_keep_the_last_good_boards(engine, monitor, clock, fault, error):
     stage_changes(monitor)
     assert engine.run_cycle(clock()).outcome == "full"
@@ -654,10 +732,12 @@ def test_the_type_word_names_exams_supervisions_and_extra_lessons(engine, monito
 
 def test_a_school_morning_costs_one_request_per_quiet_cycle(monitor, session, clock):
     """07:00-11:00 at the default 2-minute poll, a planner's change every 20 minutes: the
-    requests each kind of cycle cost, counted at the fake (the figures of the issue's note)."""
+    requests each kind of cycle cost, counted at the fake (the figures of the issue's note),
+    and a safety read every SAFETY_READ and a poll, changes or not."""
     monitor.formats[FULL]["showTicker"] = True
     engine = make_engine(monitor, session)
-    costs: dict[str, list[int]] = {"full": [], "quiet": [], "after a change": []}
+    costs: dict[str, list[int]] = {"full": [], "quiet": [], "after a change": [], "safety": []}
+    full_reads = []
     lessons = [1011, 1012, 1021, 1022, 1031, 1032]
     for n in range(120):
         changed = n > 0 and n % 10 == 0
@@ -666,9 +746,18 @@ def test_a_school_morning_costs_one_request_per_quiet_cycle(monitor, session, cl
         clock.advance(seconds=1)
         before = len(monitor.requests)
         outcome = engine.run_cycle(clock(), force=True).outcome
-        kind = "full" if outcome == "full" else "after a change" if changed else "quiet"
-        costs[kind].append(len(monitor.requests) - before)
+        asked = [r.endpoint for r in list(monitor.requests)[before:]]
+        kind = ("full" if outcome == "full" else "safety" if "format" in asked
+                else "after a change" if changed else "quiet")
+        costs[kind].append(len(asked))
+        if kind in ("full", "safety"):
+            full_reads.append(clock())
         clock.advance(seconds=119)
     assert costs["full"] == [5]  # the format, three days, the ticker
-    assert costs["quiet"] == [1] * 108  # the first day's lastUpdate
-    assert costs["after a change"] == [4] * 11  # three days and the ticker
+    assert set(costs["quiet"]) == {1}  # the first day's lastUpdate
+    assert set(costs["after a change"]) == {4}  # three days and the ticker
+    assert set(costs["safety"]) == {5}  # as a full load
+    gaps = [b - a for a, b in zip(full_reads, full_reads[1:], strict=False)]
+    assert len(gaps) == 7 and all(
+        SAFETY_READ <= gap <= SAFETY_READ + timedelta(minutes=4) for gap in gaps)
+    assert len(costs["quiet"]) + len(costs["after a change"]) == 112

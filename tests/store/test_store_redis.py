@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from signage import create_app
+from signage.domain.model import DayNotice
 from signage.store.codec import (
     SchemaError,
     snapshot_from_json,
@@ -52,6 +53,17 @@ def test_the_upstreams_messages_survive_the_round_trip_and_older_data_reads(engi
     assert snapshot_from_json(data).messages == snapshot.messages
     del data["messages"]  # written by 0.5, before messages existed
     assert snapshot_from_json(data) == replace(snapshot, messages=())
+
+
+def test_day_notices_survive_the_round_trip_and_older_data_reads(engine, store, clock):
+    engine.run_cycle(clock())
+    notice = DayNotice(absent_teachers=(("MÜL", "1-4"),), absent_classes=(("7c", ""),),
+                       affected_classes=("5a",), teachers=("SCH", "Zwackelmann"))
+    snapshot = replace(store.snapshot(), notices={MONDAY: notice})
+    data = json.loads(json.dumps(snapshot_to_json(snapshot)))
+    assert snapshot_from_json(data) == snapshot
+    del data["notices"][MONDAY.isoformat()]["teachers"]  # a copy from before the field
+    assert snapshot_from_json(data).notices[MONDAY] == replace(notice, teachers=())
 
 
 @pytest.mark.parametrize("data", [{}, {"schema": 99}, [], None])
