@@ -318,6 +318,31 @@ def test_a_list_without_last_update_is_read_whole_every_cycle(clock, session):
         fake.stop()
 
 
+def test_after_midnight_the_window_rolls_by_the_day_it_gains_and_is_quiet_again(engine, monitor,
+                                                                                clock):
+    """Between midnight and the nightly reload the engine asks the gained day alone, then the
+    window's changes: the gained day's answer is no stamp of the window, so after the roll's
+    cycle (and the safety read a long night makes due) a quiet cycle costs one request."""
+    monitor.substitute(1011, teacher=3)
+    monitor.substitute(2031, teacher=1)
+    engine.run_cycle(clock())
+    clock.set_local(datetime.combine(TUESDAY, time(0, 2)))
+    before = len(monitor.requests)
+    assert engine.run_cycle(clock(), force=True).outcome == "delta"
+    asked = [body.get("date") for _, body in monitor.bodies[-(len(monitor.requests) - before):]]
+    assert asked == [None, 20261126, 20261124, 20261125, 20261126]  # format, Thursday, window
+    snapshot = engine.store.snapshot()
+    assert (snapshot.window_start, snapshot.window_end) == (TUESDAY, TUESDAY + timedelta(days=2))
+    assert [r[9] for r in rows_of(engine, TUESDAY)] == [("substitution",)]
+    costs = []
+    for _ in range(3):
+        clock.advance(minutes=2)
+        before = len(monitor.requests)
+        assert engine.run_cycle(clock(), force=True).outcome == "delta"
+        costs.append(len(monitor.requests) - before)
+    assert costs == [4, 1, 1]  # the safety read, then quiet
+
+
 def test_a_format_whose_teachers_a_school_turns_off_is_read_again(engine, monitor, clock):
     monitor.substitute(1011, teacher=3)
     engine.run_cycle(clock())
