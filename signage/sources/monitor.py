@@ -74,7 +74,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -121,8 +121,8 @@ UNKNOWN_WORDS = ("unknown", "not found", "invalid", "no such", "does not exist",
 # title naming the login that does not say it is down (a maintenance page may name it too).
 LOGIN_FORM = re.compile(rb"type=[\"']?password|j_spring_security", re.IGNORECASE)
 LOGIN_TITLE = re.compile(rb"<title>[^<]*(login|anmeld)[^<]*</title>", re.IGNORECASE)
-DOWN_WORDS = re.compile(rb"wartung|maintenance|nicht m\xc3\xb6glich|not possible|unavailable|"
-                        rb"derzeit|currently", re.IGNORECASE)
+DOWN_WORDS = re.compile("wartung|maintenance|nicht möglich|not possible|unavailable|derzeit|"
+                        "currently".encode(), re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,14 @@ class _Stamp:
         return cls((start, end), first.last_update, first.messages, first.notice)
 
 
+class _Pending(NamedTuple):
+    """An answer handed to the engine, not yet known to be applied."""
+
+    stamp: _Stamp
+    since: datetime | None  # the engine's cursor it was asked under; None: a full load
+    full: bool  # the format and every day were read afresh for it
+
+
 class MonitorSource:
     """Reads one school's public substitution list."""
 
@@ -155,10 +163,8 @@ class MonitorSource:
         self._tz = tz
         self._session = session
         self._format: dict[str, Any] | None = None
-        # The stamp of the last answer handed to the engine, the cursor it was asked under
-        # (None: a full load) and whether the format and every day were read afresh for it; it
-        # counts as applied once the engine's cursor has moved on.
-        self._pending: tuple[_Stamp, datetime | None, bool] | None = None
+        # The last answer handed to the engine: applied once the engine's cursor moved on.
+        self._pending: _Pending | None = None
         self._applied: _Stamp | None = None
         self._read_at: datetime | None = None  # the cursor that confirmed the last full read
         self._window: tuple[date, date] | None = None  # the last whole window asked
@@ -194,7 +200,7 @@ class MonitorSource:
         batch = self._batch(self._walk(first, end), start, end)
         if whole:
             self._window = (start, end)
-            self._pending = (_Stamp.of(first, start, end), None, True)
+            self._pending = _Pending(_Stamp.of(first, start, end), None, full=True)
         return batch
 
     def fetch_changes(self, start: date, end: date, since: datetime) -> Changes:
@@ -212,7 +218,7 @@ class MonitorSource:
             log.info("monitor: lastUpdate %s unchanged: nothing to apply", first.last_update)
             return Changes(Batch(periods=()), frozenset())
         batch = self._batch(self._walk(first, end), start, end)
-        self._pending = (stamp, since, full)
+        self._pending = _Pending(stamp, since, full)
         return Changes(batch, frozenset(), complete=True)
 
     def describe(self) -> list[str]:
@@ -232,10 +238,9 @@ class MonitorSource:
     # --- internals ------------------------------------------------------------------------
     def _confirm(self, since: datetime) -> None:
         """Take the last answer as applied when the engine's cursor moved on since it."""
-        if self._pending is not None and self._pending[1] != since:
-            stamp, _, full = self._pending
-            self._applied = stamp
-            if full:
+        if self._pending is not None and self._pending.since != since:
+            self._applied = self._pending.stamp
+            if self._pending.full:
                 self._read_at = since
         self._pending = None
 
@@ -263,14 +268,13 @@ class MonitorSource:
         self.last_update = answers[0].last_update
         self.seen = [(a.day, len(a.rows)) for a in {a.day: a for a in answers}.values()
                      if a.day is not None]
-        self.people = {name for a in answers for name in (*reader.people.get(a.day, ()),
-                                                           *a.notice.teachers)}
         # The days the list exists for are school days (the boards' calendar: screens on, the
         # day shown); the first day is one too when it was not just asked for (a Saturday's
         # answer is an empty list, with nextDate Monday): a weekday or a day with rows.
         notices = {a.day: _with_teachers(a.notice, reader.people.get(a.day, set()))
                    for n, a in enumerate(answers) if a.day is not None
                    and (n > 0 or a.rows or a.day.weekday() < 5 or a.day != start)}
+        self.people = {name for notice in notices.values() for name in notice.teachers}
         ticker = self._ticker(start)
         if ticker is not None:
             self._ticker_lines = ticker
@@ -392,12 +396,13 @@ class MonitorSource:
             "SIGNAGE_MONITOR_SCHOOL (the school's login name, as in ?school=… of its "
             "WebUntis address)")
         school_named = any(word in said for word in SCHOOL_WORDS) and "format" not in said
-        if exc.code == -8500 or (school_named and any(w in said for w in UNKNOWN_WORDS)):
+        unknown = any(word in said for word in UNKNOWN_WORDS)
+        if exc.code == -8500 or (school_named and unknown):
             return unknown_school  # -8500: JSON-RPC's "invalid schoolname"
         if any(word in said for word in NOT_PUBLIC_WORDS):
             return SourceSetupError(
                 f"{exc}: the substitution list {name!r} is not public: {PUBLIC_HINT}")
-        if "format" in said or (not school_named and any(w in said for w in UNKNOWN_WORDS)):
+        if "format" in said or (not school_named and unknown):
             return SourceSetupError(
                 f"{exc}: the school has no list named {name!r}: check "
                 "SIGNAGE_MONITOR_FORMAT (the name as the list's address shows it, "
@@ -419,5 +424,4 @@ def _login_page(page: bytes) -> bool:
 
 def _with_teachers(notice: DayNotice, heading: set[str]) -> DayNotice:
     """Return a day's notice that also knows the teachers heading its groups of rows."""
-    known = tuple(dict.fromkeys((*notice.teachers, *sorted(heading))))
-    return replace(notice, teachers=known) if known != notice.teachers else notice
+    return replace(notice, teachers=tuple(dict.fromkeys((*notice.teachers, *sorted(heading)))))

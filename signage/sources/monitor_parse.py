@@ -76,8 +76,9 @@ SUBSTITUTION_WORDS = ("vertr", "substitution", "betreuung", "lehrertausch")
 # A lesson moved to another time: Untis' "Verlegung" and "Tausch" (two lessons swapped), not a
 # room's move ("Raumverlegung", "verlegt in Raum B12", "Raum getauscht": a room change) nor
 # another swap ("Lehrertausch", "Schüleraustausch").
-_MOVED = re.compile(r"(?<![^\W\d_])(?<!raum-)(?<!raum )"
-                    r"(?:verlegung|verlegt|verschoben|tausch\b|stundentausch|unterrichtstausch)(?!\s+(?:in|nach|ins|zu)\s+(?:den\s+)?raum)"
+_MOVED = re.compile(r"(?<![^\W\d_])(?<!raum-)(?<!raum )"  # word-initial, no room before
+                    r"(?:verlegung|verlegt|verschoben|tausch\b|stundentausch|unterrichtstausch)"
+                    r"(?!\s+(?:in|nach|ins|zu)\s+(?:den\s+)?raum)"  # nor a room after
                     r"|(?<!room )\bmoved\b(?!\s+to\s+room)")
 PLAIN_WORDS = frozenset({"vertretung", "entfall", "ausfall", "raumänderung", "raumvertretung",
                          "zusatzunterricht", "sondereinsatz", "betreuung", "mitbetreuung",

@@ -78,6 +78,14 @@ def later(clock: Clock) -> None:
     clock.advance(minutes=2)
 
 
+def counted_cycle(engine: SyncEngine, fake: FakeMonitor, clock: Clock,
+                  force: bool = False) -> tuple[str, list[str]]:
+    """Run one cycle now; return its outcome and the endpoints it asked, in order."""
+    before = len(fake.bodies)
+    outcome = engine.run_cycle(clock(), force=force).outcome
+    return outcome, [endpoint for endpoint, _ in fake.bodies[before:]]
+
+
 def quiet_until_a_safety_read(engine: SyncEngine, clock: Clock) -> None:
     """Run quiet cycles at the 2-minute poll until the next one is the safety read (it comes
     one poll after SAFETY_READ has passed since the last full read: the source learns the
@@ -188,18 +196,14 @@ def test_our_request_sends_the_formats_flags_changed_only_where_we_must(monitor,
 def test_a_quiet_cycle_costs_one_request_and_applies_nothing(engine, monitor, clock):
     stage_changes(monitor)
     engine.run_cycle(clock())
-    version, before = engine.store.version(), len(monitor.requests)
+    version = engine.store.version()
     for _ in range(3):
         later(clock)
-        assert engine.run_cycle(clock()).outcome == "delta"
-    assert len(monitor.requests) - before == 3
-    assert [r.endpoint for r in list(monitor.requests)[before:]] == ["data"] * 3
+        assert counted_cycle(engine, monitor, clock) == ("delta", ["data"])
     assert engine.store.version() == version
     monitor.substitute(1013, teacher=2)  # lastUpdate moves: every shown day is asked again
     later(clock)
-    before = len(monitor.requests)
-    assert engine.run_cycle(clock()).outcome == "delta"
-    assert [r.endpoint for r in list(monitor.requests)[before:]] == ["data"] * 3
+    assert counted_cycle(engine, monitor, clock) == ("delta", ["data"] * 3)
     assert engine.store.version() > version
 
 
@@ -237,9 +241,7 @@ def test_a_withdrawn_change_goes_even_when_the_engine_refused_the_answer_once(en
     assert engine.run_cycle(clock(), force=True).outcome == "delta"  # confirmed: taken
     assert rows_of(engine) == []
     later(clock)
-    before = len(monitor.requests)
-    assert engine.run_cycle(clock()).outcome == "delta"
-    assert len(monitor.requests) - before == 1  # and quiet again
+    assert counted_cycle(engine, monitor, clock) == ("delta", ["data"])  # and quiet again
 
 
 def test_a_cycle_that_failed_after_reading_is_read_again_not_taken_as_quiet(monitor, session,
@@ -273,9 +275,7 @@ def test_a_change_in_the_second_of_our_last_read_is_read_by_the_safety_read(engi
     quiet_until_a_safety_read(engine, clock)
     assert [r[9] for r in rows_of(engine)] == [("substitution",)]
     clock.advance(minutes=2)
-    before = len(monitor.requests)
-    engine.run_cycle(clock())
-    assert [r.endpoint for r in list(monitor.requests)[before:]] == ["format"] + ["data"] * 3
+    assert counted_cycle(engine, monitor, clock) == ("delta", ["format"] + ["data"] * 3)
     assert [r[9] for r in rows_of(engine)] == [("substitution",), ("room_change",)]
 
 
@@ -291,9 +291,9 @@ def test_the_safety_read_comes_while_changes_keep_coming(engine, monitor, clock)
         clock.advance(minutes=2)
         if (clock() - started) % timedelta(minutes=10) == timedelta(0):
             monitor.substitute(*next(changes))
-        before = len(monitor.requests)
-        assert engine.run_cycle(clock()).outcome == "delta"
-        if "format" in [r.endpoint for r in list(monitor.requests)[before:]]:
+        outcome, asked = counted_cycle(engine, monitor, clock)
+        assert outcome == "delta"
+        if "format" in asked:
             read_after = clock() - started
     assert read_after is not None and read_after <= SAFETY_READ + timedelta(minutes=4)
     assert "teacher" not in engine.source.layout
@@ -309,9 +309,7 @@ def test_a_list_without_last_update_is_read_whole_every_cycle(clock, session):
         later(clock)
         fake.substitute(2031, teacher=1)
         later(clock)
-        before = len(fake.requests)
-        assert engine.run_cycle(clock()).outcome == "delta"
-        assert [r.endpoint for r in list(fake.requests)[before:]] == ["data"] * 3
+        assert counted_cycle(engine, fake, clock) == ("delta", ["data"] * 3)
         assert [r[9] for r in rows_of(engine, TUESDAY)] == [("substitution",)]
         assert engine.source.describe()[-1] == "monitor lastUpdate: not sent"
     finally:
@@ -327,9 +325,9 @@ def test_after_midnight_the_window_rolls_by_the_day_it_gains_and_is_quiet_again(
     monitor.substitute(2031, teacher=1)
     engine.run_cycle(clock())
     clock.set_local(datetime.combine(TUESDAY, time(0, 2)))
-    before = len(monitor.requests)
+    before = len(monitor.bodies)
     assert engine.run_cycle(clock(), force=True).outcome == "delta"
-    asked = [body.get("date") for _, body in monitor.bodies[-(len(monitor.requests) - before):]]
+    asked = [body.get("date") for _, body in monitor.bodies[before:]]
     assert asked == [None, 20261126, 20261124, 20261125, 20261126]  # format, Thursday, window
     snapshot = engine.store.snapshot()
     assert (snapshot.window_start, snapshot.window_end) == (TUESDAY, TUESDAY + timedelta(days=2))
@@ -337,9 +335,9 @@ def test_after_midnight_the_window_rolls_by_the_day_it_gains_and_is_quiet_again(
     costs = []
     for _ in range(3):
         clock.advance(minutes=2)
-        before = len(monitor.requests)
-        assert engine.run_cycle(clock(), force=True).outcome == "delta"
-        costs.append(len(monitor.requests) - before)
+        outcome, asked = counted_cycle(engine, monitor, clock, force=True)
+        assert outcome == "delta"
+        costs.append(len(asked))
     assert costs == [4, 1, 1]  # the safety read, then quiet
 
 
@@ -363,10 +361,9 @@ def test_a_message_of_the_day_is_read_although_last_update_stands_still(engine, 
     later(clock)
     monitor.add_message("", "Mensa heute geschlossen")  # no change of the plan
     later(clock)
-    before = len(monitor.requests)
-    assert engine.run_cycle(clock()).outcome == "delta"
+    # The day's answer differed: every day read.
+    assert counted_cycle(engine, monitor, clock) == ("delta", ["data"] * 3)
     assert engine.store.snapshot().messages == ("Mensa heute geschlossen",)
-    assert len(monitor.requests) - before == 3  # the day's answer differed: every day read
 
 
 def test_a_substitute_shown_without_the_teacher_replaced_is_no_extra_lesson(clock, session):
@@ -769,9 +766,7 @@ def test_a_school_morning_costs_one_request_per_quiet_cycle(monitor, session, cl
         if changed:
             monitor.substitute(lessons[n // 10 % len(lessons)], teacher=1 + n % 3)
         clock.advance(seconds=1)
-        before = len(monitor.requests)
-        outcome = engine.run_cycle(clock(), force=True).outcome
-        asked = [r.endpoint for r in list(monitor.requests)[before:]]
+        outcome, asked = counted_cycle(engine, monitor, clock, force=True)
         kind = ("full" if outcome == "full" else "safety" if "format" in asked
                 else "after a change" if changed else "quiet")
         costs[kind].append(len(asked))
